@@ -1,0 +1,114 @@
+"""Text -> terms: the one analyzer used for passages and questions alike.
+
+Steps, in order: Unicode folding (curly quotes, dashes, non-breaking spaces, accents), lower case,
+word tokens, domain abbreviations expanded (SCR -> serious case review, so either form finds the
+other), British spellings folded to American (behaviour -> behavior, -ise -> -ize), stop words
+dropped (but not number words: "six main messages"), NLTK Snowball stems (cached per word), then
+unigrams plus bigrams of adjacent stems.
+
+Everything here is deterministic and needs no downloaded data: the stop words come from
+scikit-learn and the domain lists from ``qa/data``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+from nltk.stem.snowball import SnowballStemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+ANALYZER_VERSION = 1
+"""Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
+
+# Words that carry meaning in questions about reviews, though generic stop lists drop them.
+_KEEP = {
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "fifteen", "twenty", "forty", "fifty", "sixty", "hundred", "first", "second", "third",
+    "not", "no", "under", "over", "above", "below", "before", "after", "alone", "found", "serious",
+    "mill", "fire", "system", "bill", "interest", "call", "cry", "con", "de",
+}
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS - _KEEP) | {"s", "t", "also", "did", "does", "doing", "tell", "said", "say", "says"}
+
+_FOLD = str.maketrans(
+    {
+        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'",
+        "“": '"', "”": '"', "„": '"', "″": '"',
+        "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "̶": "-",
+        "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\u00ad": "",
+        "&": " and ",
+    }
+)
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_ISE_RE = re.compile(r"^(\w{3,}?)is(e|ed|es|ing|ation|ations|er|ers)$")
+
+
+def _read_table(name: str) -> list[tuple[str, str]]:
+    text = resources.files("qa.data").joinpath(name).read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            left, right = line.split("\t", 1)
+            rows.append((left.strip().lower(), right.strip().lower()))
+    return rows
+
+
+def fold(text: str) -> str:
+    """Unicode-fold and lower-case ``text`` (quotes, dashes, spaces, accents)."""
+    text = text.translate(_FOLD)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
+class Analyzer:
+    """Turns text into index terms.
+
+    ``terms(text)`` returns unigram stems followed by bigrams ("case review"); ``stems(text)``
+    returns only the unigram stems in reading order. Both are pure functions of the text.
+    """
+
+    def __init__(self) -> None:
+        self._stemmer = SnowballStemmer("english")
+        self.abbreviations: dict[str, list[str]] = {}
+        for short, long in _read_table("abbreviations.tsv"):
+            self.abbreviations[short] = long.split()
+            if short != long:
+                self.abbreviations[short + "s"] = long.split()[:-1] + [long.split()[-1] + "s"]
+        self._spellings = sorted(_read_table("spellings.tsv"), key=lambda pair: -len(pair[0]))
+        self.stem = lru_cache(maxsize=200_000)(self._stem)
+
+    # -- words ---------------------------------------------------------------------------
+    def words(self, text: str) -> list[str]:
+        """Folded word tokens with abbreviations expanded (stop words kept)."""
+        out: list[str] = []
+        for token in _TOKEN_RE.findall(fold(text)):
+            if token.endswith("'s"):
+                token = token[:-2]
+            token = token.replace("'", "")
+            expansion = self.abbreviations.get(token)
+            if expansion:
+                out.extend(expansion)
+            elif token:
+                out.append(token)
+        return out
+
+    def _stem(self, word: str) -> str:
+        for british, american in self._spellings:
+            if word.startswith(british):
+                word = american + word[len(british):]
+                break
+        word = _ISE_RE.sub(r"\1iz\2", word)
+        return self._stemmer.stem(word)
+
+    # -- terms ---------------------------------------------------------------------------
+    def stems(self, text: str) -> list[str]:
+        """Unigram stems of the informative words of ``text``, in order."""
+        stem = self.stem
+        return [stem(w) for w in self.words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+
+    def terms(self, text: str) -> list[str]:
+        """Index terms of ``text``: unigram stems, then bigrams of adjacent stems."""
+        unigrams = self.stems(text)
+        return unigrams + [f"{a} {b}" for a, b in zip(unigrams, unigrams[1:])]

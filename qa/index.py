@@ -1,0 +1,284 @@
+"""Passages -> a saved TF-IDF index; load it, check it is current, rebuild it when it is not.
+
+The index is one file (see :mod:`qa.store`) holding:
+
+* ``X``: the passage-term TF-IDF matrix in CSC form (term-major), so a question touches only the
+  posting lists of its own terms; shape ``(n_passages, n_terms)``, float32, rows L2-normalised;
+* the vocabulary (sorted, looked up by binary search), idf weights and document frequencies;
+* every passage's text, anchor, section, paragraph, page, kind and source offsets;
+* each passage's sentence spans (for answer sentences) and the documents' metadata;
+* the corpus fingerprint it was built from and the analyzer/format versions.
+
+:func:`ensure_index` is what callers use: it loads the index if it matches the corpus, and
+otherwise rebuilds it (atomically, under a lock, so concurrent workers build it once).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
+
+from qa.analysis import ANALYZER_VERSION, Analyzer
+from qa.documents import Document, corpus_fingerprint, load_corpus
+from qa.passages import Passage, build_passages
+from qa.sentences import SentenceSplitter, params_from_json, params_to_json, train_punkt
+from qa.store import Store, StoreError, StringTable, write_store
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+KINDS = ("paragraph", "list", "heading", "caption", "table_row", "table_note", "footnote")
+SECTION_WEIGHT = 1
+"""How many times a passage's section heading is added to its indexed text."""
+
+
+class IndexError_(Exception):
+    """The index cannot be built or loaded."""
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    documents: int
+    passages: int
+    terms: int
+    seconds: float
+
+
+def default_index_path() -> Path:
+    """The index lives in the user's cache, outside the source tree."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "safeguarding-qa" / "index.qaidx"
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def indexed_text(passage: Passage, title: str) -> str:
+    """What the index sees of a passage: its text plus its section heading.
+
+    The heading ("Ensuring necessary action takes place") names the topic that the paragraph's
+    own words often leave implicit.
+    """
+    parts = [passage.text]
+    if passage.section and passage.kind != "table_row":
+        parts.extend([passage.section] * SECTION_WEIGHT)
+    return "\n".join(parts)
+
+
+def build_index(
+    corpus_dir: Path,
+    index_path: Path,
+    analyzer: Analyzer | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildStats:
+    """Read the corpus, cut passages, fit TF-IDF and write the index file atomically.
+
+    ``progress(done, total)`` is called as documents are cut into passages.
+    """
+    started = time.perf_counter()
+    analyzer = analyzer or Analyzer()
+    fingerprint = corpus_fingerprint(corpus_dir)
+    documents = load_corpus(corpus_dir)
+    params = train_punkt([d.text for d in documents])
+    splitter = SentenceSplitter(params)
+    passages: list[Passage] = []
+    doc_of: list[int] = []
+    for i, document in enumerate(documents):
+        cut = build_passages(document, splitter)
+        passages.extend(cut)
+        doc_of.extend([i] * len(cut))
+        if progress:
+            progress(i + 1, len(documents))
+    if not passages:
+        raise IndexError_(f"The reports in {corpus_dir} produced no passages; are they empty?")
+
+    texts = [indexed_text(p, documents[d].title) for p, d in zip(passages, doc_of)]
+    counts = CountVectorizer(analyzer=analyzer.terms, dtype=np.float32).fit(texts)
+    vocabulary = list(counts.get_feature_names_out())
+    tf = counts.transform(texts).tocsr()
+    n = tf.shape[0]
+    df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.int32)
+    idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+    tf.data = (1 + np.log(tf.data)).astype(np.float32)  # sublinear tf
+    X = (tf @ sp.diags(idf)).tocsr()
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    norms[norms == 0] = 1
+    X = (sp.diags(1 / norms) @ X).astype(np.float32).tocsc()
+    X.sort_indices()
+
+    arrays = _passage_arrays(passages, doc_of, splitter)
+    vocab_blob, vocab_offsets = StringTable.pack(vocabulary)
+    arrays.update(
+        X_data=X.data.astype(np.float32),
+        X_indices=X.indices.astype(np.int32),
+        X_indptr=X.indptr.astype(np.int64),
+        idf=idf,
+        df=df,
+        vocab_blob=vocab_blob,
+        vocab_offsets=vocab_offsets,
+    )
+    header = {
+        "format_version": FORMAT_VERSION,
+        "analyzer_version": ANALYZER_VERSION,
+        "fingerprint": fingerprint,
+        "corpus_dir": str(Path(corpus_dir).resolve()),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "n_passages": n,
+        "n_terms": len(vocabulary),
+        "documents": [d.metadata() for d in documents],
+        "punkt": params_to_json(params),
+    }
+    write_store(index_path, arrays, header)
+    return BuildStats(len(documents), n, len(vocabulary), time.perf_counter() - started)
+
+
+def _passage_arrays(passages: list[Passage], doc_of: list[int], splitter: SentenceSplitter) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    for name in ("text", "anchor", "section", "paragraph", "parent"):
+        blob, offsets = StringTable.pack([getattr(p, name) or "" for p in passages])
+        arrays[f"p_{name}_blob"], arrays[f"p_{name}_offsets"] = blob, offsets
+    arrays["p_doc"] = np.asarray(doc_of, dtype=np.int32)
+    arrays["p_kind"] = np.asarray([KINDS.index(p.kind) for p in passages], dtype=np.uint8)
+    arrays["p_start"] = np.asarray([p.start for p in passages], dtype=np.int64)
+    arrays["p_end"] = np.asarray([p.end for p in passages], dtype=np.int64)
+    arrays["p_page"] = np.asarray([p.page or 0 for p in passages], dtype=np.int32)
+    spans: list[int] = []
+    pointer = [0]
+    for p in passages:
+        for s, e in splitter.spans(p.text):
+            spans.extend((s, e))
+        pointer.append(len(spans) // 2)
+    arrays["sent_spans"] = np.asarray(spans, dtype=np.int32).reshape(-1, 2)
+    arrays["sent_ptr"] = np.asarray(pointer, dtype=np.int64)
+    return arrays
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+class Index:
+    """A loaded index: arrays are memory-mapped; strings are decoded only when asked for."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = Store(path)
+        header = self.store.header
+        if header.get("format_version") != FORMAT_VERSION or header.get("analyzer_version") != ANALYZER_VERSION:
+            raise StoreError(
+                f"{path} was built by another version (format {header.get('format_version')}, "
+                f"analyzer {header.get('analyzer_version')})."
+            )
+        s = self.store
+        self.path = Path(path)
+        self.fingerprint: str = header["fingerprint"]
+        self.documents: list[dict] = header["documents"]
+        self.n_passages: int = header["n_passages"]
+        self.vocabulary = StringTable(s["vocab_blob"], s["vocab_offsets"])
+        self.idf: np.ndarray = s["idf"]
+        self.df: np.ndarray = s["df"]
+        self.X_data, self.X_indices, self.X_indptr = s["X_data"], s["X_indices"], s["X_indptr"]
+        self.passage_doc: np.ndarray = s["p_doc"]
+        self.passage_kind: np.ndarray = s["p_kind"]
+        self._strings = {
+            name: StringTable(s[f"p_{name}_blob"], s[f"p_{name}_offsets"])
+            for name in ("text", "anchor", "section", "paragraph", "parent")
+        }
+        self.sentence_splitter = SentenceSplitter(params_from_json(header.get("punkt", {})))
+
+    @property
+    def identity(self) -> tuple[int, int, int]:
+        """(inode, mtime, size) of the file this was loaded from: changes when a new index replaces it."""
+        return self.store.identity
+
+    def term_id(self, term: str) -> int:
+        return self.vocabulary.find(term)
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Posting list of term ``j``: (passage rows, tf-idf weights)."""
+        lo, hi = self.X_indptr[j], self.X_indptr[j + 1]
+        return self.X_indices[lo:hi], self.X_data[lo:hi]
+
+    def text(self, i: int) -> str:
+        return self._strings["text"][i]
+
+    def sentences(self, i: int) -> list[tuple[int, int]]:
+        lo, hi = self.store["sent_ptr"][i], self.store["sent_ptr"][i + 1]
+        return [tuple(map(int, pair)) for pair in self.store["sent_spans"][lo:hi]]
+
+    def passage(self, i: int) -> dict:
+        """Passage ``i`` as a JSON-ready dict (no rank or score)."""
+        doc = self.documents[int(self.passage_doc[i])]
+        anchor = self._strings["anchor"][i]
+        page = int(self.store["p_page"][i])
+        return {
+            "id": f"{doc['doc_id']}:{anchor}",
+            "anchor": anchor,
+            "doc_id": doc["doc_id"],
+            "title": doc["title"],
+            "publisher": doc.get("publisher"),
+            "date": doc.get("date"),
+            "section": self._strings["section"][i] or None,
+            "paragraph": self._strings["paragraph"][i] or None,
+            "page": page or None,
+            "kind": KINDS[int(self.passage_kind[i])],
+            "parent": self._strings["parent"][i] or None,
+            "text": self.text(i),
+            "start": int(self.store["p_start"][i]),
+            "end": int(self.store["p_end"][i]),
+        }
+
+    def passages_of(self, doc_index: int) -> np.ndarray:
+        """Row numbers of a document's passages, in reading order."""
+        return np.flatnonzero(self.passage_doc == doc_index)
+
+
+@contextmanager
+def _build_lock(index_path: Path) -> Iterator[None]:
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(index_path.with_name(index_path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def load_index(index_path: Path) -> Index:
+    """Load ``index_path``; raises :class:`StoreError` if it is missing, corrupt or outdated."""
+    return Index(index_path)
+
+
+def ensure_index(corpus_dir: Path, index_path: Path, progress: Callable[[int, int], None] | None = None) -> Index:
+    """An index that matches the corpus: loaded if current, else rebuilt (once, under a lock)."""
+    index_path = Path(index_path)
+    fingerprint = corpus_fingerprint(corpus_dir)
+    try:
+        index = Index(index_path)
+        if index.fingerprint == fingerprint:
+            return index
+        log.info("Corpus changed since %s was built; rebuilding.", index_path)
+    except StoreError as exc:
+        if index_path.exists():
+            log.warning("Index %s is unusable (%s); rebuilding it from %s.", index_path, exc, corpus_dir)
+    with _build_lock(index_path):
+        # Another process may have finished the build while we waited for the lock.
+        try:
+            index = Index(index_path)
+            if index.fingerprint == corpus_fingerprint(corpus_dir):
+                return index
+        except StoreError:
+            pass
+        stats = build_index(corpus_dir, index_path, progress=progress)
+        log.info("Built %s: %d documents, %d passages, %d terms in %.1fs.", index_path, stats.documents, stats.passages, stats.terms, stats.seconds)
+    return Index(index_path)
