@@ -16,7 +16,7 @@ from typing import Callable
 from qa.analysis import Analyzer
 from qa.answer import AnswerPolicy, compose
 from qa.index import Index, default_index_path, ensure_index
-from qa.retrieval import Filters, Retriever
+from qa.retrieval import Filters, RetrievalConfig, Retriever
 from qa.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,18 @@ def resolve_paths(corpus: str | Path | None, index: str | Path | None) -> tuple[
 class Engine:
     """Answers questions from one corpus through its index."""
 
-    def __init__(self, index: Index, corpus_dir: Path, analyzer: Analyzer | None = None, policy: AnswerPolicy | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        corpus_dir: Path,
+        analyzer: Analyzer | None = None,
+        policy: AnswerPolicy | None = None,
+        config: RetrievalConfig | None = None,
+    ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.analyzer = analyzer or Analyzer()
         self.policy = policy or AnswerPolicy()
+        self.config = config or RetrievalConfig()
         self._lock = threading.Lock()
         self._rejected: tuple[int, int, int] | None = None
         self._set_index(index)
@@ -49,15 +57,16 @@ class Engine:
         corpus_dir: str | Path | None = None,
         index_path: str | Path | None = None,
         progress: Callable[[int, int], None] | None = None,
+        config: RetrievalConfig | None = None,
     ) -> "Engine":
         """Load the index for ``corpus_dir``, building or rebuilding it first if it is missing,
         corrupt, from another version, or older than the corpus."""
         corpus, path = resolve_paths(corpus_dir, index_path)
-        return cls(ensure_index(corpus, path, progress=progress), corpus)
+        return cls(ensure_index(corpus, path, progress=progress), corpus, config=config)
 
     def _set_index(self, index: Index) -> None:
         self.index = index
-        self.retriever = Retriever(index, self.analyzer)
+        self.retriever = Retriever(index, self.analyzer, self.config)
         self._doc_index = {d["doc_id"]: i for i, d in enumerate(index.documents)}
 
     # -- answering -----------------------------------------------------------------------

@@ -18,7 +18,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ from qa.store import Store, StoreError, StringTable, write_store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 4
 KINDS = ("paragraph", "list", "heading", "caption", "table_row", "table_note", "footnote")
 SECTION_WEIGHT = 1
 """How many times a passage's section heading is added to its indexed text."""
@@ -104,18 +106,21 @@ def build_index(
         raise IndexError_(f"The reports in {corpus_dir} produced no passages; are they empty?")
 
     texts = [indexed_text(p, documents[d].title) for p, d in zip(passages, doc_of)]
-    counts = CountVectorizer(analyzer=analyzer.terms, dtype=np.float32).fit(texts)
-    vocabulary = list(counts.get_feature_names_out())
-    tf = counts.transform(texts).tocsr()
+    counter = CountVectorizer(analyzer=analyzer.terms, dtype=np.float32)
+    tf = counter.fit_transform(texts).tocsr()
+    vocabulary = list(counter.get_feature_names_out())
     n = tf.shape[0]
     df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.int32)
     idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
-    tf.data = (1 + np.log(tf.data)).astype(np.float32)  # sublinear tf
-    X = (tf @ sp.diags(idf)).tocsr()
-    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    norms[norms == 0] = 1
-    X = (sp.diags(1 / norms) @ X).astype(np.float32).tocsc()
+    X = _tfidf(tf, idf)
+    # Rows keep their raw tf-idf weights; retrieval divides by a length norm at query time, so
+    # the length normalisation (cosine or pivoted) is a query-time setting, not baked in.
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel()).astype(np.float32)
+    X = X.tocsc()
     X.sort_indices()
+    titles = _tfidf(counter.transform([_title_text(d) for d in documents]).tocsr(), idf)
+    title_norms = np.sqrt(np.asarray(titles.multiply(titles).sum(axis=1)).ravel())
+    titles = (sp.diags(1 / np.maximum(title_norms, 1e-9)) @ titles).astype(np.float32).tocsc()
 
     arrays = _passage_arrays(passages, doc_of, splitter)
     vocab_blob, vocab_offsets = StringTable.pack(vocabulary)
@@ -123,11 +128,17 @@ def build_index(
         X_data=X.data.astype(np.float32),
         X_indices=X.indices.astype(np.int32),
         X_indptr=X.indptr.astype(np.int64),
+        p_norm=norms,
+        p_numbers=np.asarray([len(_NUMBER_RE.findall(p.text)) for p in passages], dtype=np.int16),
+        T_data=titles.data,
+        T_indices=titles.indices.astype(np.int32),
+        T_indptr=titles.indptr.astype(np.int64),
         idf=idf,
         df=df,
         vocab_blob=vocab_blob,
         vocab_offsets=vocab_offsets,
     )
+    arrays.update(_spelling_arrays(documents, analyzer))
     header = {
         "format_version": FORMAT_VERSION,
         "analyzer_version": ANALYZER_VERSION,
@@ -136,11 +147,49 @@ def build_index(
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "n_passages": n,
         "n_terms": len(vocabulary),
+        "mean_norm": float(norms.mean()),
         "documents": [d.metadata() for d in documents],
         "punkt": params_to_json(params),
     }
     write_store(index_path, arrays, header)
     return BuildStats(len(documents), n, len(vocabulary), time.perf_counter() - started)
+
+
+_NUMBER_RE = re.compile(r"\b\d[\d,.]*%?")
+
+
+def _tfidf(tf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear term frequency times idf."""
+    tf = tf.astype(np.float32, copy=True)
+    tf.data = 1 + np.log(tf.data)
+    return (tf @ sp.diags(idf)).tocsr().astype(np.float32)
+
+
+def _title_text(document: Document) -> str:
+    """What a document is about, in its cataloguer's words: title and notes."""
+    return " ".join(x for x in (document.title, document.notes or "") if x)
+
+
+def _spelling_arrays(documents: list[Document], analyzer: Analyzer) -> dict[str, np.ndarray]:
+    """The corpus' own words and their character trigrams, for correcting typos in questions."""
+    counts: Counter[str] = Counter()
+    for document in documents:
+        counts.update(w for w in analyzer.words(document.text) if len(w) >= 3 and w.isalpha())
+    words = sorted(counts)
+    trigrams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 3), binary=True, dtype=np.float32)
+    W = trigrams.fit_transform(words).tocsc() if words else sp.csc_matrix((0, 0), dtype=np.float32)
+    blob, offsets = StringTable.pack(words)
+    grams = list(trigrams.get_feature_names_out()) if words else []
+    gram_blob, gram_offsets = StringTable.pack(grams)
+    return {
+        "w_blob": blob,
+        "w_offsets": offsets,
+        "w_count": np.asarray([counts[w] for w in words], dtype=np.int32),
+        "g_blob": gram_blob,
+        "g_offsets": gram_offsets,
+        "W_indices": W.indices.astype(np.int32),
+        "W_indptr": W.indptr.astype(np.int64),
+    }
 
 
 def _passage_arrays(passages: list[Passage], doc_of: list[int], splitter: SentenceSplitter) -> dict[str, np.ndarray]:
@@ -188,6 +237,14 @@ class Index:
         self.idf: np.ndarray = s["idf"]
         self.df: np.ndarray = s["df"]
         self.X_data, self.X_indices, self.X_indptr = s["X_data"], s["X_indices"], s["X_indptr"]
+        self.passage_norm: np.ndarray = s["p_norm"]
+        self.passage_numbers: np.ndarray = s["p_numbers"]
+        self.mean_norm = float(header.get("mean_norm") or 1.0)
+        self.T_data, self.T_indices, self.T_indptr = s["T_data"], s["T_indices"], s["T_indptr"]
+        self.words = StringTable(s["w_blob"], s["w_offsets"])
+        self.word_counts: np.ndarray = s["w_count"]
+        self.trigrams = StringTable(s["g_blob"], s["g_offsets"])
+        self.W_indices, self.W_indptr = s["W_indices"], s["W_indptr"]
         self.passage_doc: np.ndarray = s["p_doc"]
         self.passage_kind: np.ndarray = s["p_kind"]
         self._strings = {
@@ -208,6 +265,18 @@ class Index:
         """Posting list of term ``j``: (passage rows, tf-idf weights)."""
         lo, hi = self.X_indptr[j], self.X_indptr[j + 1]
         return self.X_indices[lo:hi], self.X_data[lo:hi]
+
+    def title_column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Documents whose title/notes contain term ``j``: (document numbers, weights)."""
+        lo, hi = self.T_indptr[j], self.T_indptr[j + 1]
+        return self.T_indices[lo:hi], self.T_data[lo:hi]
+
+    def words_with_trigram(self, gram: str) -> np.ndarray:
+        """Corpus words (row numbers in :attr:`words`) that contain the character trigram."""
+        g = self.trigrams.find(gram)
+        if g < 0:
+            return np.zeros(0, dtype=np.int32)
+        return self.W_indices[self.W_indptr[g] : self.W_indptr[g + 1]]
 
     def text(self, i: int) -> str:
         return self._strings["text"][i]

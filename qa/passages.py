@@ -31,6 +31,9 @@ from qa.sentences import SentenceSplitter
 MAX_CHARS = 1200
 """Upper bound on a passage's text length, in characters."""
 
+MIN_CHARS = 24
+"""Unnumbered paragraphs shorter than this, with no figures, are fragments and are dropped."""
+
 TARGET_CHARS = 900
 """Preferred size of the parts a long paragraph is split into."""
 
@@ -640,8 +643,8 @@ def _finish(document: Document, builders: list[_Builder], splitter: SentenceSpli
 
     for b in builders:
         text = b.text.strip()
-        if not text:
-            continue
+        if not text or (b.kind == "paragraph" and not b.number and len(text) < MIN_CHARS and not any(c.isdigit() for c in text)):
+            continue  # extraction debris ("y and diversity") says nothing on its own
         sequence += 1
         if b.kind == "footnote":
             base = f"fn-{b.number}"

@@ -1,22 +1,67 @@
 """Question (+ earlier questions) -> ranked passages.
 
-Scoring is cosine similarity between the question's TF-IDF vector and each passage's, computed
-term-major: only the posting lists of the question's own terms are read (no pass over all
-passages, no Python loop over the vocabulary), so latency grows with the question, not the corpus.
+Scoring is a TF-IDF dot product computed term-major: only the posting lists of the question's own
+terms are read (no pass over all passages, no Python loop over the vocabulary), so latency grows
+with the question, not the corpus. On top of plain TF-IDF, measured mechanisms (each can be
+switched off in :class:`RetrievalConfig`; docs/quality.md has the ablation):
+
+* typo tolerance: a question word the corpus never uses is replaced by the closest corpus word
+  (shared character trigrams, then edit distance), e.g. "fahters" -> "fathers";
+* a domain thesaurus: practitioners' words also search for the reports' words ("mums" ->
+  mothers, "teens" -> young people, "died" -> death), at a lower weight;
+* follow-ups: terms of earlier questions count, at a lower weight;
+* pivoted length normalisation: short fragments no longer beat full paragraphs on one shared word;
+* a document prior: a question naming a report's title ("ages of concern") favours that report;
+* figures: "how many" questions favour passages that contain numbers.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
+from nltk.metrics.distance import edit_distance
 
-from qa.analysis import Analyzer
+from qa.analysis import Analyzer, STOP_WORDS, fold
 from qa.index import Index
 
-HISTORY_WEIGHT = 0.35
-"""Weight of an earlier question's terms relative to the current question's (follow-ups)."""
+QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Switches and weights of the retrieval mechanisms.
+
+    ``history_weight``: weight of an earlier question's terms relative to the question's own (0 = off).
+    ``thesaurus_weight``: weight of thesaurus expansions (0 = off).
+    ``typo_correction``: replace question words unknown to the corpus by the nearest corpus word.
+    ``length_slope``: pivoted length normalisation slope; 1.0 is plain cosine, lower favours longer passages.
+    ``title_weight``: how much a match with a document's title/notes adds to its passages (0 = off).
+    ``number_boost``: score multiplier for passages with figures on quantity questions (1 = off).
+    """
+
+    history_weight: float = 0.35
+    thesaurus_weight: float = 0.5
+    typo_correction: bool = True
+    length_slope: float = 0.3
+    title_weight: float = 0.25
+    number_boost: float = 1.25
+
+
+ABLATIONS: dict[str, dict] = {
+    "full": {},
+    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0},
+    "no typo correction": {"typo_correction": False},
+    "no thesaurus": {"thesaurus_weight": 0.0},
+    "no follow-up history": {"history_weight": 0.0},
+    "no pivoted length norm (cosine)": {"length_slope": 1.0},
+    "no document-title prior": {"title_weight": 0.0},
+    "no figures boost": {"number_boost": 1.0},
+}
 
 
 @dataclass(frozen=True)
@@ -49,11 +94,18 @@ class Filters:
 
 @dataclass
 class Query:
-    """The analysed question: term columns with weights, and which terms it had."""
+    """The analysed question.
+
+    ``weights``: term column -> weight (L2-normalised); ``terms``: the question's own terms after
+    typo correction; ``corrections``: {typed word: corpus word}; ``unknown``: question stems the
+    corpus never uses (after correction).
+    """
 
     weights: dict[int, float] = field(default_factory=dict)
     terms: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # question stems absent from the corpus
+    corrections: dict[str, str] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    wants_number: bool = False
 
     @property
     def empty(self) -> bool:
@@ -66,26 +118,108 @@ class Hit:
     score: float
 
 
+@lru_cache(maxsize=1)
+def load_thesaurus() -> dict[tuple[str, ...], list[str]]:
+    """{folded word sequence: [expansion phrases]} from qa/data/thesaurus.tsv."""
+    table: dict[tuple[str, ...], list[str]] = {}
+    text = resources.files("qa.data").joinpath("thesaurus.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        left, right = line.split("\t", 1)
+        key = tuple(fold(left).split())
+        table.setdefault(key, []).extend(x.strip() for x in right.split(",") if x.strip())
+    return table
+
+
 class Retriever:
     """Ranks an index's passages for a question."""
 
-    def __init__(self, index: Index, analyzer: Analyzer | None = None) -> None:
+    def __init__(self, index: Index, analyzer: Analyzer | None = None, config: RetrievalConfig | None = None) -> None:
         self.index = index
         self.analyzer = analyzer or Analyzer()
+        self.config = config or RetrievalConfig()
+        self.thesaurus = load_thesaurus()
+        slope = self.config.length_slope
+        # Pivoted length normalisation (Singhal et al. 1996): 1.0 gives plain cosine.
+        self._denominator = ((1 - slope) * index.mean_norm + slope * index.passage_norm).astype(np.float32)
+        self._denominator[self._denominator == 0] = 1
+
+    # -- question analysis ---------------------------------------------------------------
+    def correct(self, word: str) -> str | None:
+        """The corpus word closest to ``word`` (a typo), or None if nothing is close enough."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        index = self.index
+        grams = [g for g in _trigrams(word)]
+        if not grams:
+            return None
+        rows = [index.words_with_trigram(g) for g in grams]
+        rows = [r for r in rows if r.size]
+        if not rows:
+            return None
+        shared = np.bincount(np.concatenate(rows))
+        candidates = np.flatnonzero(shared >= max(1, len(grams) // 3))
+        if candidates.size > 50:
+            candidates = candidates[np.argsort(-shared[candidates], kind="stable")[:50]]
+        limit = 1 if len(word) <= 5 else 2
+        best: tuple[int, int, str] | None = None
+        for row in candidates:
+            candidate = index.words[int(row)]
+            distance = edit_distance(word, candidate, transpositions=True)
+            if distance <= limit:
+                key = (distance, -int(index.word_counts[row]), candidate)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else None
+
+    def _known(self, word: str) -> bool:
+        return self.index.words.find(word) >= 0 or self.index.term_id(self.analyzer.stem(word)) >= 0
+
+    def _expand(self, words: list[str]) -> list[str]:
+        """Thesaurus expansions of a question's words (longest match first)."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in (3, 2, 1):
+                key = tuple(words[i : i + size])
+                if len(key) == size and key in self.thesaurus:
+                    out.extend(self.thesaurus[key])
+                    i += size
+                    break
+            else:
+                i += 1
+        return out
 
     def analyse(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
-        """Weighted query terms: sublinear tf x idf, earlier questions down-weighted, L2-normalised."""
-        query = Query()
+        """Weighted query terms: sublinear tf x idf, L2-normalised over all sources."""
+        query = Query(wants_number=bool(QUANTITY_RE.search(question)))
+        words = self.analyzer.words(question)
+        if self.config.typo_correction:
+            fixed = []
+            for w in words:
+                if w not in STOP_WORDS and not self._known(w):
+                    c = self.correct(w)
+                    if c:
+                        query.corrections[w] = c
+                        w = c
+                fixed.append(w)
+            words = fixed
+        text = " ".join(words)
+        sources = [(text, 1.0)]
+        if self.config.thesaurus_weight > 0:
+            sources += [(e, self.config.thesaurus_weight) for e in self._expand(words)]
+        if self.config.history_weight > 0:
+            sources += [(h, self.config.history_weight) for h in list(history)[-3:]]
         raw: dict[int, float] = {}
-        sources = [(question, 1.0)] + [(h, HISTORY_WEIGHT) for h in list(history)[-3:]]
-        for text, weight in sources:
-            terms = self.analyzer.terms(text)
-            if weight == 1.0:
+        for source_text, weight in sources:
+            terms = self.analyzer.terms(source_text)
+            if weight == 1.0 and source_text is text:
                 query.terms = terms
             for term, count in Counter(terms).items():
                 j = self.index.term_id(term)
                 if j < 0:
-                    if weight == 1.0 and " " not in term:
+                    if source_text is text and " " not in term:
                         query.unknown.append(term)
                     continue
                 value = weight * (1 + np.log(count)) * float(self.index.idf[j])
@@ -94,17 +228,39 @@ class Retriever:
         query.weights = {j: v / norm for j, v in raw.items()}
         return query
 
+    # -- scoring -------------------------------------------------------------------------
     def scores(self, query: Query) -> np.ndarray:
-        """Cosine score of every passage, shape ``(n_passages,)``, float32; zero where no term matches."""
-        n = self.index.n_passages
+        """Score of every passage, shape ``(n_passages,)``, float32; zero where no term matches."""
+        index = self.index
+        n = index.n_passages
         if query.empty:
             return np.zeros(n, dtype=np.float32)
         rows, weights = [], []
         for j, w in query.weights.items():
-            r, d = self.index.column(j)
+            r, d = index.column(j)
             rows.append(r)
             weights.append(d * np.float32(w))
-        return np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=n).astype(np.float32)
+        scores = np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=n).astype(np.float32)
+        scores /= self._denominator
+        if self.config.title_weight > 0:
+            doc_scores = self._title_scores(query)
+            if doc_scores is not None:
+                scores *= 1 + self.config.title_weight * doc_scores[index.passage_doc]
+        if query.wants_number and self.config.number_boost != 1:
+            scores[index.passage_numbers > 0] *= self.config.number_boost
+        return scores
+
+    def _title_scores(self, query: Query) -> np.ndarray | None:
+        """Cosine of the question with each document's title and notes, shape ``(n_documents,)``."""
+        rows, weights = [], []
+        for j, w in query.weights.items():
+            r, d = self.index.title_column(j)
+            if r.size:
+                rows.append(r)
+                weights.append(d * np.float32(w))
+        if not rows:
+            return None
+        return np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=len(self.index.documents)).astype(np.float32)
 
     def mask(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask over passages allowed by ``filters`` (None when everything is allowed)."""
@@ -127,6 +283,11 @@ class Retriever:
         if mask is not None:
             scores = np.where(mask, scores, 0)
         return query, top_hits(scores, top_k)
+
+
+def _trigrams(word: str) -> list[str]:
+    padded = f" {word} "
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
 def top_hits(scores: np.ndarray, k: int) -> list[Hit]:
