@@ -20,7 +20,7 @@ from importlib import resources
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -43,6 +43,15 @@ _FOLD = str.maketrans(
 )
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ISE_RE = re.compile(r"^(\w{3,}?)is(e|ed|es|ing|ation|ations|er|ers)$")
+
+
+_YEAR_RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*[-/]\s*(\d\d)\b(?![-/]\d)")
+
+
+def _spell_year_range(match: re.Match) -> str:
+    """'2009-10' and '2009/10' -> '2009 2010': both years, as reports and users write either."""
+    first, second = match.group(1), match.group(2)
+    return f"{first} {first[:2]}{second}"
 
 
 def _read_table(name: str) -> list[tuple[str, str]]:
@@ -83,7 +92,8 @@ class Analyzer:
     def words(self, text: str) -> list[str]:
         """Folded word tokens with abbreviations expanded (stop words kept)."""
         out: list[str] = []
-        for token in _TOKEN_RE.findall(fold(text)):
+        text = _YEAR_RANGE_RE.sub(_spell_year_range, fold(text))
+        for token in _TOKEN_RE.findall(text):
             if token.endswith("'s"):
                 token = token[:-2]
             token = token.replace("'", "")

@@ -8,6 +8,7 @@ reports" instead and lists the passages it looked at.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -15,7 +16,6 @@ from qa.analysis import Analyzer
 from qa.index import Index
 from qa.retrieval import Hit, Query
 
-QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figure|count|total)\b|%", re.I)
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
 
@@ -24,39 +24,85 @@ NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine
 class AnswerPolicy:
     """When to answer and how much to say.
 
-    ``min_score``: cosine similarity of the best passage below which the engine refuses.
-    ``min_coverage``: share (0..1, idf-weighted) of the question's informative terms that must
-    occur in the best passages. Both were calibrated on ``eval/questions.jsonl`` (see docs/quality.md).
+    The engine answers when a logistic model over the evidence signals (see
+    :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
+    ``eval/questions.jsonl`` (in-scope vs out-of-scope rows) by ``eval/calibrate.py`` and are
+    checked on the independently written ``eval/heldout.jsonl`` (docs/quality.md).
     """
 
-    min_score: float = 0.12
-    min_coverage: float = 0.5
+    weights: tuple[tuple[str, float], ...] = (
+        ("bias", -2.882),
+        ("best_score", -0.531),
+        ("coverage", 0.741),
+        ("top_coverage", 2.495),
+        ("missing_specific", 0.251),
+        ("unknown_words", -0.136),
+        ("missing_number", -1.528),
+        ("sentence_coverage", 1.486),
+        ("bigram_coverage", 0.882),
+    )
+    min_confidence: float = 0.321
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
 
+    def confidence(self, signals: dict[str, float]) -> float:
+        z = sum(w * signals.get(name, 1.0 if name == "bias" else 0.0) for name, w in self.weights)
+        return 1 / (1 + math.exp(-z))
 
-def coverage(query: Query, index: Index, analyzer: Analyzer, rows: list[int]) -> float:
-    """Idf-weighted share of the question's unigram stems that appear in ``rows``' texts.
 
-    Stems that occur nowhere in the corpus count with the highest idf: a question about
-    something the reports never mention ("capital of France") is mostly not covered.
+_NUMBER_TOKEN_RE = re.compile(r"\b\d{2,4}\b")
+
+
+def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Analyzer, evidence_passages: int = 3) -> dict[str, float]:
+    """Signals of whether the best passages answer the question (all in 0..1 except counts).
+
+    * ``best_score``: the best passage's retrieval score;
+    * ``coverage``: idf-weighted share of the question's stems found in the best passages (a stem
+      counts as found if a thesaurus equivalent is, e.g. "kids" via "children");
+    * ``top_coverage``: the same for the single best passage;
+    * ``missing_specific``: idf of the rarest question stem that the evidence lacks, over the
+      corpus' highest idf (a specific name or topic the passages never mention);
+    * ``unknown_words``: question words the corpus never uses at all (capped at 3, divided by 3);
+    * ``missing_number``: 1 if the question names a figure or year the evidence does not contain.
     """
+    signals = {"best_score": hits[0].score if hits else 0.0}
     stems = [t for t in dict.fromkeys(query.terms) if " " not in t]
-    if not stems:
-        return 0.0
-    present: set[str] = set()
-    for row in rows:
-        present.update(analyzer.stems(index.text(row)))
     max_idf = float(index.idf.max()) if len(index.idf) else 1.0
-    total = covered = 0.0
-    for stem in stems:
+    rows = [h.row for h in hits[:evidence_passages]]
+    texts = [index.text(r) for r in rows]
+    evidence = [set(analyzer.stems(t)) for t in texts]
+    everything = set().union(*evidence) if evidence else set()
+
+    def idf(stem: str) -> float:
         j = index.term_id(stem)
-        weight = float(index.idf[j]) if j >= 0 else max_idf
-        total += weight
-        if stem in present:
-            covered += weight
-    return covered / total if total else 0.0
+        return float(index.idf[j]) if j >= 0 else max_idf
+
+    def share(present: set[str]) -> float:
+        total = sum(idf(s) for s in stems)
+        found = sum(idf(s) for s in stems if s in present or query.equivalents.get(s, set()) & present)
+        return found / total if total else 0.0
+
+    signals["coverage"] = share(everything)
+    signals["top_coverage"] = share(evidence[0]) if evidence else 0.0
+    missing = [idf(s) for s in stems if s not in everything and not query.equivalents.get(s, set()) & everything]
+    signals["missing_specific"] = max(missing) / max_idf if missing else 0.0
+    signals["unknown_words"] = min(len(query.unknown), 3) / 3
+    best_sentence = 0.0
+    for row, text in zip(rows, texts):
+        for a, b in index.sentences(row) or [(0, len(text))]:
+            best_sentence = max(best_sentence, share(set(analyzer.stems(text[a:b]))))
+    signals["sentence_coverage"] = best_sentence
+    bigrams = [t for t in dict.fromkeys(query.terms) if " " in t]
+    if bigrams:
+        evidence_terms = set().union(*(analyzer.terms(t) for t in texts)) if texts else set()
+        signals["bigram_coverage"] = sum(b in evidence_terms for b in bigrams) / len(bigrams)
+    else:
+        signals["bigram_coverage"] = signals["coverage"]
+    numbers = set(_NUMBER_TOKEN_RE.findall(query.text))
+    joined = " ".join(texts)
+    signals["missing_number"] = float(any(n not in joined for n in numbers))
+    return signals
 
 
 def _sentence_terms(analyzer: Analyzer, text: str) -> set[str]:
@@ -73,7 +119,7 @@ def choose_sentences(
 ) -> list[dict]:
     """Pick up to ``policy.max_sentences`` sentences that answer, in rank then reading order."""
     weights = {index.vocabulary[j]: w for j, w in query.weights.items()}
-    wants_number = bool(QUANTITY_RE.search(question))
+    wants_number = query.wants_number
     wants_list = bool(LIST_RE.search(question))
     candidates: list[tuple[float, int, int, str]] = []  # (score, rank, position, text)
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
@@ -133,11 +179,10 @@ def compose(
     for rank, hit in enumerate(hits[:top_k], start=1):
         passage = index.passage(hit.row)
         passages.append({"rank": rank, **passage, "score": round(hit.score, 4)})
-    evidence_rows = [h.row for h in hits[: policy.evidence_passages]]
-    cover = coverage(query, index, analyzer, evidence_rows) if hits else 0.0
-    best = hits[0].score if hits else 0.0
+    signals = evidence_signals(query, hits, index, analyzer, policy.evidence_passages)
+    confidence = policy.confidence(signals) if hits else 0.0
     sentences: list[dict] = []
-    if hits and best >= policy.min_score and cover >= policy.min_coverage:
+    if hits and confidence >= policy.min_confidence:
         sentences = [s for s in choose_sentences(question, query, hits, index, analyzer, policy) if s["citations"][0] <= len(passages)]
     answer = " ".join(f"{s['text']} [{s['citations'][0]}]" for s in sentences) or None
     return {
@@ -146,5 +191,5 @@ def compose(
         "status": "answered" if answer else "not_found",
         "sentences": sentences,
         "passages": passages,
-        "evidence": {"best_score": round(best, 4), "coverage": round(cover, 4)},
+        "evidence": {"confidence": round(confidence, 4), **{k: round(v, 4) for k, v in signals.items()}},
     }

@@ -27,7 +27,7 @@ import numpy as np
 from nltk.metrics.distance import edit_distance
 
 from qa.analysis import Analyzer, STOP_WORDS, fold
-from qa.index import Index
+from qa.index import KINDS, Index
 
 QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
 
@@ -37,30 +37,39 @@ class RetrievalConfig:
     """Switches and weights of the retrieval mechanisms.
 
     ``history_weight``: weight of an earlier question's terms relative to the question's own (0 = off).
+    ``bigram_weight``: weight of two-word terms relative to single words; bigrams are rare, so
+    at full weight a chance pair ("reviews did Ofsted" -> "review ofsted") outweighs the topic.
     ``thesaurus_weight``: weight of thesaurus expansions (0 = off).
     ``typo_correction``: replace question words unknown to the corpus by the nearest corpus word.
     ``length_slope``: pivoted length normalisation slope; 1.0 is plain cosine, lower favours longer passages.
     ``title_weight``: how much a match with a document's title/notes adds to its passages (0 = off).
     ``number_boost``: score multiplier for passages with figures on quantity questions (1 = off).
+    ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
+    references and headings/captions are labels, so they rarely answer on their own.
     """
 
     history_weight: float = 0.35
+    bigram_weight: float = 0.5
     thesaurus_weight: float = 0.5
     typo_correction: bool = True
     length_slope: float = 0.3
     title_weight: float = 0.25
     number_boost: float = 1.25
+    kind_weights: tuple[tuple[str, float], ...] = (("footnote", 0.6), ("heading", 0.7), ("caption", 0.8))
 
 
 ABLATIONS: dict[str, dict] = {
     "full": {},
-    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0},
+    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "kind_weights": ()},
+    "bigrams at full weight": {"bigram_weight": 1.0},
+    "no bigrams in questions": {"bigram_weight": 0.0},
     "no typo correction": {"typo_correction": False},
     "no thesaurus": {"thesaurus_weight": 0.0},
     "no follow-up history": {"history_weight": 0.0},
     "no pivoted length norm (cosine)": {"length_slope": 1.0},
     "no document-title prior": {"title_weight": 0.0},
     "no figures boost": {"number_boost": 1.0},
+    "no passage-kind prior": {"kind_weights": ()},
 }
 
 
@@ -106,6 +115,8 @@ class Query:
     corrections: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     wants_number: bool = False
+    text: str = ""
+    equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
 
     @property
     def empty(self) -> bool:
@@ -144,6 +155,8 @@ class Retriever:
         # Pivoted length normalisation (Singhal et al. 1996): 1.0 gives plain cosine.
         self._denominator = ((1 - slope) * index.mean_norm + slope * index.passage_norm).astype(np.float32)
         self._denominator[self._denominator == 0] = 1
+        for kind, weight in self.config.kind_weights:
+            self._denominator[index.passage_kind == KINDS.index(kind)] /= weight
 
     # -- question analysis ---------------------------------------------------------------
     def correct(self, word: str) -> str | None:
@@ -162,7 +175,7 @@ class Retriever:
         candidates = np.flatnonzero(shared >= max(1, len(grams) // 3))
         if candidates.size > 50:
             candidates = candidates[np.argsort(-shared[candidates], kind="stable")[:50]]
-        limit = 1 if len(word) <= 5 else 2
+        limit = 1 if len(word) <= 8 else 2  # two edits on short words turn "france" into "frank"
         best: tuple[int, int, str] | None = None
         for row in candidates:
             candidate = index.words[int(row)]
@@ -176,15 +189,15 @@ class Retriever:
     def _known(self, word: str) -> bool:
         return self.index.words.find(word) >= 0 or self.index.term_id(self.analyzer.stem(word)) >= 0
 
-    def _expand(self, words: list[str]) -> list[str]:
-        """Thesaurus expansions of a question's words (longest match first)."""
-        out: list[str] = []
+    def _expand(self, words: list[str]) -> list[tuple[str, list[str]]]:
+        """Thesaurus matches in a question's words (longest first): [(matched words, expansions)]."""
+        out: list[tuple[str, list[str]]] = []
         i = 0
         while i < len(words):
             for size in (3, 2, 1):
                 key = tuple(words[i : i + size])
                 if len(key) == size and key in self.thesaurus:
-                    out.extend(self.thesaurus[key])
+                    out.append((" ".join(key), self.thesaurus[key]))
                     i += size
                     break
             else:
@@ -206,9 +219,14 @@ class Retriever:
                 fixed.append(w)
             words = fixed
         text = " ".join(words)
+        query.text = text
         sources = [(text, 1.0)]
         if self.config.thesaurus_weight > 0:
-            sources += [(e, self.config.thesaurus_weight) for e in self._expand(words)]
+            for matched, expansions in self._expand(words):
+                stems = {s for e in expansions for s in self.analyzer.stems(e)}
+                for stem in self.analyzer.stems(matched):
+                    query.equivalents.setdefault(stem, set()).update(stems)
+                sources += [(e, self.config.thesaurus_weight) for e in expansions]
         if self.config.history_weight > 0:
             sources += [(h, self.config.history_weight) for h in list(history)[-3:]]
         raw: dict[int, float] = {}
@@ -222,7 +240,11 @@ class Retriever:
                     if source_text is text and " " not in term:
                         query.unknown.append(term)
                     continue
-                value = weight * (1 + np.log(count)) * float(self.index.idf[j])
+                if " " in term:
+                    weight_here = weight * self.config.bigram_weight
+                else:
+                    weight_here = weight
+                value = weight_here * (1 + np.log(count)) * float(self.index.idf[j])
                 raw[j] = max(raw.get(j, 0.0), value)
         norm = float(np.sqrt(sum(v * v for v in raw.values()))) or 1.0
         query.weights = {j: v / norm for j, v in raw.items()}

@@ -1,0 +1,66 @@
+"""Fit the answer/refuse model (qa.answer.AnswerPolicy) on an evaluation set.
+
+Runs every question through the real engine, collects the evidence signals, fits a logistic
+regression (answerable = 1, out of scope = 0) and picks the confidence threshold that keeps at
+least --answered of the answerable questions answered while refusing as many out-of-scope ones as
+possible. Prints the weights to paste into AnswerPolicy, and the figures on each given file.
+
+    .venv/bin/python eval/calibrate.py eval/questions.jsonl --check eval/heldout.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from qa.answer import evidence_signals
+from qa.engine import Engine
+
+FEATURES = ("best_score", "coverage", "top_coverage", "missing_specific", "unknown_words", "missing_number", "sentence_coverage", "bigram_coverage")
+
+
+def signals_for(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray]:
+    X, y = [], []
+    for line in open(path, encoding="utf-8"):
+        row = json.loads(line)
+        query, hits = engine.retriever.search(row["question"], row.get("history") or [], top_k=10)
+        s = evidence_signals(query, hits, engine.index, engine.analyzer)
+        X.append([s[f] for f in FEATURES])
+        y.append(0 if row["kind"] == "out_of_scope" else 1)
+    return np.asarray(X), np.asarray(y)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("train")
+    parser.add_argument("--check", action="append", default=[])
+    parser.add_argument("--answered", type=float, default=0.95, help="share of answerable questions to keep answered")
+    parser.add_argument("--corpus")
+    parser.add_argument("--index")
+    args = parser.parse_args()
+    engine = Engine.open(args.corpus, args.index)
+    X, y = signals_for(engine, args.train)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    threshold = float(np.quantile(p[y == 1], 1 - args.answered))
+    weights = (("bias", float(model.intercept_[0])),) + tuple((f, float(w)) for f, w in zip(FEATURES, model.coef_[0]))
+    print("weights = (")
+    for name, w in weights:
+        print(f'    ("{name}", {w:.3f}),')
+    print(")")
+    print(f"min_confidence = {threshold:.3f}")
+    for path in [args.train] + args.check:
+        Xc, yc = signals_for(engine, path)
+        z = sum(w * (1.0 if n == "bias" else Xc[:, FEATURES.index(n)]) for n, w in weights)
+        pc = 1 / (1 + np.exp(-z))
+        answered = (pc[yc == 1] >= threshold).mean()
+        refused = (pc[yc == 0] < threshold).mean()
+        print(f"{path}: answered {answered:.2f} of answerable, refused {refused:.2f} of out-of-scope")
+
+
+if __name__ == "__main__":
+    main()

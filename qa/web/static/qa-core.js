@@ -1,0 +1,374 @@
+/* Shared by the chat page (chat.js) and the iframe chat (embed.js).
+ *
+ * Everything that comes from a question or from a report is put into the page as text nodes
+ * (textContent / createTextNode), never as markup. Highlighting builds <mark> elements around
+ * text nodes. The same rules as qa/web/core.py decide which words are highlighted.
+ */
+(function () {
+  "use strict";
+
+  var STOPWORDS = new Set((
+    "a about above after again against all also am an and any are as at be because been before being " +
+    "below between both but by can could did do does doing down during each few for from further had has " +
+    "have having he her here hers him his how i if in into is it its itself just me more most my no nor " +
+    "not of off on once only or other our out over own same she should so some such than that the their " +
+    "them then there these they this those through to too under until up very was we were what when where " +
+    "which while who whom why will with would you your yours said say says tell told report reports " +
+    "review reviews find found about many much").split(/\s+/));
+  var WORD = /[\p{L}\p{N}]+(?:['\u2019][\p{L}\p{N}]+)*/gu;
+  var MARKER = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
+  var SUFFIXES = ["ings", "ing", "ies", "es", "ed", "s"];
+
+  function stem(word) {
+    for (var i = 0; i < SUFFIXES.length; i++) {
+      var s = SUFFIXES[i];
+      if (word.length - s.length >= 4 && word.slice(-s.length) === s) return word.slice(0, -s.length);
+    }
+    return word;
+  }
+
+  function highlightTerms(question) {
+    var seen = new Set();
+    var m;
+    WORD.lastIndex = 0;
+    while ((m = WORD.exec(question || "")) !== null) {
+      var w = m[0].toLowerCase();
+      if (w.length < 3 || STOPWORDS.has(w)) continue;
+      seen.add(stem(w));
+    }
+    return Array.from(seen);
+  }
+
+  /* A fragment of text nodes with <mark> around words that start with a question term. */
+  function highlight(text, question) {
+    var frag = document.createDocumentFragment();
+    text = text || "";
+    var terms = highlightTerms(question);
+    var pos = 0;
+    var m;
+    if (terms.length) {
+      WORD.lastIndex = 0;
+      while ((m = WORD.exec(text)) !== null) {
+        var w = m[0].toLowerCase();
+        var hit = terms.some(function (t) { return w.indexOf(t) === 0; });
+        if (!hit) continue;
+        if (m.index > pos) frag.appendChild(document.createTextNode(text.slice(pos, m.index)));
+        var mark = document.createElement("mark");
+        mark.textContent = m[0];
+        frag.appendChild(mark);
+        pos = m.index + m[0].length;
+      }
+    }
+    if (pos < text.length) frag.appendChild(document.createTextNode(text.slice(pos)));
+    return frag;
+  }
+
+  function answerSegments(answer) {
+    var out = [];
+    var pos = 0;
+    var m;
+    if (!answer) return out;
+    MARKER.lastIndex = 0;
+    while ((m = MARKER.exec(answer)) !== null) {
+      if (m.index > pos) out.push({ text: answer.slice(pos, m.index), cites: [] });
+      out.push({ text: "", cites: m[1].split(/\s*,\s*/).map(Number) });
+      pos = m.index + m[0].length;
+    }
+    if (pos < answer.length) out.push({ text: answer.slice(pos), cites: [] });
+    return out;
+  }
+
+  /* el("p", {class: "x", href: "..."}, ["text", node]) - attributes by setAttribute, children as text */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (attrs[k] === null || attrs[k] === undefined || attrs[k] === false) return;
+        node.setAttribute(k, attrs[k] === true ? "" : String(attrs[k]));
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  function visuallyHidden(text) {
+    return el("span", { class: "visually-hidden" }, [text]);
+  }
+
+  function docHref(p, opts) {
+    var href = opts.docBase.replace(/DOCID(?![\s\S]*DOCID)/, encodeURIComponent(String(p.doc_id)));
+    if (p.anchor) href += "#" + encodeURIComponent(String(p.anchor));
+    return href;
+  }
+
+  function linkAttrs(href, opts, cls) {
+    var a = { href: href, class: cls || null };
+    if (opts.newTab) { a.target = "_blank"; a.rel = "noopener"; }
+    return a;
+  }
+
+  function citation(p, question, prefix, opts) {
+    var href = docHref(p, opts);
+    var title = String(p.title || p.doc_id);
+    var bits = [];
+    if (p.publisher) bits.push(String(p.publisher));
+    if (p.date) bits.push(String(p.date));
+    if (p.section) bits.push("Section: " + p.section);
+    if (p.paragraph) bits.push("Paragraph " + p.paragraph);
+    if (p.page) bits.push("Page " + p.page);
+    var quote = el("blockquote", { class: "cite-text" });
+    quote.appendChild(highlight(String(p.text || ""), question));
+    var readLabel = ": " + title + (p.paragraph ? ", paragraph " + p.paragraph : "");
+    return el("li", { class: "citation", id: prefix + "-c" + p.rank, tabindex: "-1" }, [
+      el("p", { class: "cite-head" }, [
+        el("span", { class: "cite-num" }, ["[" + p.rank + "]"]), " ",
+        el("a", linkAttrs(href, opts, "cite-title"), [title])
+      ]),
+      el("p", { class: "cite-meta" }, [bits.join(" \u00b7 ")]),
+      quote,
+      el("p", { class: "cite-link" }, [
+        el("a", linkAttrs(href, opts), ["Read in context", visuallyHidden(readLabel)])
+      ])
+    ]);
+  }
+
+  function citationList(passages, question, prefix, opts, extraClass) {
+    var ol = el("ol", { class: "citations" + (extraClass ? " " + extraClass : ""), role: "list" });
+    passages.forEach(function (p) { ol.appendChild(citation(p, question, prefix, opts)); });
+    return ol;
+  }
+
+  function renderAnswer(result, question, prefix, opts) {
+    var frag = document.createDocumentFragment();
+    var passages = Array.isArray(result.passages) ? result.passages : [];
+    var ranks = passages.map(function (p) { return p.rank; });
+    if (result.status === "answered" && result.answer) {
+      var cited = [];
+      var p = el("p", { class: "answer-text" });
+      answerSegments(String(result.answer)).forEach(function (seg) {
+        if (!seg.cites.length) { p.appendChild(document.createTextNode(seg.text)); return; }
+        seg.cites.forEach(function (c) {
+          if (ranks.indexOf(c) === -1) { p.appendChild(document.createTextNode("[" + c + "]")); return; }
+          if (cited.indexOf(c) === -1) cited.push(c);
+          p.appendChild(el("a", { class: "cite", href: "#" + prefix + "-c" + c },
+            [visuallyHidden("source "), "[" + c + "]"]));
+        });
+      });
+      frag.appendChild(el("div", { class: "answer" }, [p]));
+      frag.appendChild(el("h3", { class: "sources-heading" }, ["Sources"]));
+      frag.appendChild(citationList(passages.filter(function (x) { return cited.indexOf(x.rank) !== -1; }),
+        question, prefix, opts));
+      var others = passages.filter(function (x) { return cited.indexOf(x.rank) === -1; });
+      if (others.length) {
+        frag.appendChild(el("details", { class: "others" }, [
+          el("summary", null, ["Other passages looked at (" + others.length + ")"]),
+          citationList(others, question, prefix, opts)
+        ]));
+      }
+    } else {
+      var box = el("div", { class: "not-found" }, [
+        el("p", { class: "not-found-title" }, [el("strong", null, ["Not found in these reports."])])
+      ]);
+      if (passages.length) {
+        box.appendChild(el("p", null, ["The reports do not answer this question. " +
+          "These are the closest sections that were looked in:"]));
+        box.appendChild(citationList(passages, question, prefix, opts, "looked-in"));
+      } else {
+        box.appendChild(el("p", null, ["No passage of the reports comes close to this question."]));
+      }
+      frag.appendChild(box);
+    }
+    return frag;
+  }
+
+  function renderTurn(number, question, result, opts) {
+    var art = el("article", { class: "turn", id: "turn-" + number, "data-question": question,
+      "aria-labelledby": "turn-" + number + "-q" }, [
+      el("h2", { class: "question", id: "turn-" + number + "-q" }, [visuallyHidden("Question: "), question])
+    ]);
+    art.appendChild(renderAnswer(result, question, "t" + number, opts));
+    return art;
+  }
+
+  function errorMessage(status, body, headers) {
+    if (status === 429) {
+      var wait = headers && headers.get("Retry-After");
+      return "Too many questions in a short time. Please try again" +
+        (wait && /^\d+$/.test(wait) ? " in " + wait + " seconds." : " in a moment.");
+    }
+    if (body && body.error && typeof body.error.message === "string") {
+      var m = body.error.message;
+      return m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
+    }
+    return "Something went wrong (" + status + "). Please try again.";
+  }
+
+  /* The chat controller: progressive enhancement of the plain GET form. */
+  function mountChat(opts) {
+    var form = document.getElementById("ask-form");
+    if (!form || !window.fetch) return null;
+    var input = document.getElementById("q");
+    var button = document.getElementById("ask-button");
+    var status = document.getElementById("status");
+    var conversation = document.getElementById("conversation");
+    var empty = document.getElementById("empty-state");
+    var newConv = document.getElementById("new-conversation");
+    var historyFields = document.getElementById("history-fields");
+    var api = form.getAttribute("data-api");
+    var home = form.getAttribute("data-home");
+    var maxHistory = parseInt(form.getAttribute("data-max-history"), 10) || 10;
+    var render = { docBase: form.getAttribute("data-doc-base"), newTab: !!opts.newTab };
+    var announcer = el("div", { class: "visually-hidden", "aria-live": "polite", id: "announcer" });
+    document.body.appendChild(announcer);
+    var questions = Array.prototype.map.call(conversation.querySelectorAll("article.turn"), function (a) {
+      return a.getAttribute("data-question") || "";
+    });
+    var turnCount = questions.length;
+    var busy = false;
+
+    function setStatus(text, isError) {
+      status.textContent = text || "";
+      status.classList.toggle("is-error", !!isError);
+    }
+
+    function shareUrl() {
+      if (!questions.length) return home;
+      var last = questions[questions.length - 1];
+      var params = new URLSearchParams();
+      params.append("q", last);
+      questions.slice(0, -1).slice(-maxHistory).forEach(function (h) { params.append("h", h); });
+      return home + "?" + params.toString();
+    }
+
+    function syncHistoryFields() {
+      historyFields.textContent = "";
+      questions.slice(-maxHistory).forEach(function (h) {
+        historyFields.appendChild(el("input", { type: "hidden", name: "h", value: h }));
+      });
+      if (newConv) newConv.hidden = opts.hideNewWhenEmpty ? !questions.length : false;
+    }
+
+    function setBusy(on) {
+      busy = on;
+      button.textContent = on ? "Asking\u2026" : "Ask";
+      button.setAttribute("aria-disabled", on ? "true" : "false");
+      form.classList.toggle("is-busy", on);
+      conversation.setAttribute("aria-busy", on ? "true" : "false");
+    }
+
+    function ask(question) {
+      question = (question || "").replace(/\s+/g, " ").trim();
+      if (!question) {
+        setStatus("Type a question first.", true);
+        input.focus();
+        return;
+      }
+      if (busy) return;
+      setBusy(true);
+      setStatus("Searching the reports\u2026");
+      var body = { question: question, history: questions.slice(-maxHistory) };
+      fetch(api, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (resp) {
+        return resp.json().catch(function () { return null; }).then(function (data) {
+          if (!resp.ok || !data || data.error) {
+            setStatus(errorMessage(resp.status, data, resp.headers), true);
+            return;
+          }
+          questions.push(question);
+          turnCount += 1;
+          if (empty) empty.hidden = true;
+          var turn = renderTurn(turnCount, question, data, render);
+          conversation.appendChild(turn);
+          input.value = "";
+          syncHistoryFields();
+          setStatus("");
+          announcer.textContent = data.status === "answered" && data.answer
+            ? "Answer: " + String(data.answer).replace(MARKER, "")
+            : "Not found in these reports.";
+          if (opts.pushState && window.history && history.pushState) {
+            history.pushState({ qa: true }, "", shareUrl());
+          }
+          if (turn.scrollIntoView) turn.scrollIntoView({ block: "start", behavior: "smooth" });
+        });
+      }).catch(function () {
+        setStatus("The answer service could not be reached. Check your connection and try again.", true);
+      }).then(function () {
+        setBusy(false);
+        input.focus({ preventScroll: true });
+      });
+    }
+
+    function reset() {
+      questions = [];
+      turnCount = 0;
+      conversation.textContent = "";
+      if (empty) empty.hidden = false;
+      input.value = "";
+      syncHistoryFields();
+      setStatus("New conversation started.");
+      if (opts.pushState && window.history && history.pushState) history.pushState({ qa: true }, "", home);
+      input.focus();
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      ask(input.value);
+    });
+    document.addEventListener("click", function (ev) {
+      var t = ev.target;
+      if (!(t instanceof Element)) return;
+      var example = t.closest("a.example");
+      if (example) {
+        ev.preventDefault();
+        input.value = example.getAttribute("data-question") || example.textContent;
+        ask(input.value);
+        return;
+      }
+      var cite = t.closest("a.cite");
+      if (cite) {
+        var card = document.getElementById(cite.getAttribute("href").slice(1));
+        if (card) {
+          ev.preventDefault();
+          var details = card.closest("details");
+          if (details) details.open = true;
+          card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+          card.focus({ preventScroll: true });
+          card.classList.remove("flash");
+          void card.offsetWidth;
+          card.classList.add("flash");
+        }
+      }
+    });
+    if (newConv) {
+      newConv.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        reset();
+      });
+    }
+    if (opts.pushState) {
+      window.addEventListener("popstate", function () { window.location.reload(); });
+    }
+    syncHistoryFields();
+    return { ask: ask, reset: reset };
+  }
+
+  /* Printing shows every passage, also the folded "other passages". */
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details.others"), function (d) { d.open = true; });
+  });
+
+  window.QA = {
+    highlight: highlight,
+    highlightTerms: highlightTerms,
+    answerSegments: answerSegments,
+    renderTurn: renderTurn,
+    mountChat: mountChat
+  };
+})();
