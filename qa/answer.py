@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from qa.analysis import Analyzer
 from qa.index import Index
-from qa.retrieval import Hit, Query
+from qa.retrieval import Hit, Query, states_count
 
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
@@ -31,17 +31,17 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -2.882),
-        ("best_score", -0.531),
-        ("coverage", 0.741),
-        ("top_coverage", 2.495),
-        ("missing_specific", 0.251),
-        ("unknown_words", -0.136),
-        ("missing_number", -1.528),
-        ("sentence_coverage", 1.486),
-        ("bigram_coverage", 0.882),
+        ("bias", -3.359),
+        ("best_score", -0.192),
+        ("coverage", 0.773),
+        ("top_coverage", 2.727),
+        ("missing_specific", 0.530),
+        ("unknown_words", -0.233),
+        ("missing_number", -1.710),
+        ("sentence_coverage", 1.792),
+        ("bigram_coverage", 0.685),
     )
-    min_confidence: float = 0.321
+    min_confidence: float = 0.326
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
@@ -139,6 +139,8 @@ def choose_sentences(
             score = sum(w for t, w in weights.items() if t in terms)
             if wants_number and NUMBER_WORD_RE.search(sentence):
                 score *= 1.3
+            if query.counted and states_count(analyzer, query, sentence):
+                score *= 1.5
             if sentence.endswith(":") and kind == "list":
                 # A list's lead-in answers only together with its items.
                 sentence = text.strip()

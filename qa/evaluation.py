@@ -416,8 +416,9 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|"]
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """A Markdown table; the first ``left`` columns left-aligned, the others right-aligned."""
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(["---"] * left + ["---:"] * (len(headers) - left)) + "|"]
     out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
     return "\n".join(out)
 
@@ -587,7 +588,7 @@ def format_markdown(results: list[dict], meta: dict) -> str:
     for r in results:
         s = r["ours"]
         out += ["", f"## {r['file']} ({s['overall']['n']} questions: {s['overall']['answerable']} answerable, {s['overall']['out_of_scope']} out of scope)", ""]
-        out += ["### Targets (issue 4)", "", markdown_table(["target", "threshold", "value", "status"], target_rows(r["targets"]))]
+        out += ["### Targets (issue 4)", "", markdown_table(["target", "threshold", "value", "status"], target_rows(r["targets"]), left=2)]
         if r["peers"]:
             headers, rows = comparison_rows(s, r["peers"])
             out += ["", "### Ours beside the peers, per kind (same passages)", "", markdown_table(headers, rows), ""]

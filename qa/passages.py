@@ -189,6 +189,8 @@ def _split_units(text: str) -> list[_Unit]:
         if not line.text:
             close()
             continue
+        if _FURNITURE_RE.match(line.raw):
+            continue  # a share link or image caption line, whatever surrounds it
         if not current.lines and _is_unruled_footnote(text, line):
             # A footnote printed without a rule above it ("2 Working together ...").
             footnote = _Unit([line], footnote=_FOOTNOTE_START_RE.match(line.raw).group(1))  # type: ignore[union-attr]
@@ -279,8 +281,12 @@ def _classify(unit: _Unit, numbering_seen: set[int]) -> str:
         return "caption"
     if _BULLET_RE.match(first.raw):
         return "bullet"
+    if len(unit.lines) >= 2 and all(" | " in line.text for line in unit.lines):
+        return "pipe_table"  # "a | b | c" rows from Word and HTML tables, header first
     match = _NUMBERED_RE.match(first.raw)
     if match and int(match.group(1)) in numbering_seen:
+        if len(unit.lines) == 1 and len(text) <= 80 and text[-1:] not in ".;:,!?":
+            return "heading"  # a numbered heading ("1. Introduction"), not a paragraph
         return "numbered"
     if _is_table_block(unit):
         return "row"
@@ -433,6 +439,11 @@ def build_passages(document: Document, splitter: SentenceSplitter | None = None)
             _add_unit(caption, unit, words)
             builders.append(caption)
             table = _TableState(title=caption.text, columns=None, number=_table_label(caption.text, builders))
+            continue
+        if kind == "pipe_table":
+            table = _TableState(title=section or "Table", columns=unit.lines[0].text, number=_table_label(section or "", builders))
+            _add_rows(builders, table, _Unit(unit.lines[1:]), section, [])
+            table = None
             continue
         if kind == "row" or (table is not None and kind == "table_note"):
             if table is None:

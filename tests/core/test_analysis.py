@@ -1,0 +1,43 @@
+"""The analyzer folds what practitioners type onto what the reports say."""
+
+from qa.analysis import Analyzer, fold
+
+A = Analyzer()
+
+
+def test_stems_fold_inflections():
+    assert A.stems("fathers") == A.stems("father")
+    assert A.stems("assessments") == A.stems("assessment")
+
+
+def test_british_and_american_spellings_match():
+    for british, american in [("behaviour", "behavior"), ("paediatrician", "pediatrician"), ("organisation", "organization"),
+                              ("judgement", "judgment"), ("focussed", "focused"), ("recognised", "recognized")]:
+        assert A.stems(british) == A.stems(american), (british, american)
+
+
+def test_abbreviations_match_their_expansions_both_ways():
+    assert A.terms("SCR") == A.terms("serious case review")
+    assert A.terms("LSCBs") == A.terms("local safeguarding children boards")
+    assert set(A.stems("CAMHS")) == set(A.stems("child and adolescent mental health services"))
+    assert A.stems("YP") == A.stems("young people")
+
+
+def test_unicode_folding_of_quotes_dashes_and_spaces():
+    assert fold("‘professional drift’ – 2009\u00a0report") == "'professional drift' - 2009 report"
+    assert A.stems("children’s") == A.stems("children's")
+
+
+def test_stop_words_dropped_but_number_words_kept():
+    assert A.stems("what were the six main messages") == A.stems("six main messages")
+    assert "six" in A.stems("six main messages")
+
+
+def test_bigrams_follow_unigrams():
+    terms = A.terms("pre-birth assessment")
+    assert terms[:3] == ["pre", "birth", "assess"]
+    assert "pre birth" in terms and "birth assess" in terms
+
+
+def test_financial_year_ranges_name_both_years():
+    assert A.stems("2009-10") == A.stems("2009/10") == ["2009", "2010"]

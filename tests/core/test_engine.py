@@ -1,0 +1,90 @@
+"""Asking the engine: cited answers, honest refusals, follow-ups, filters, documents."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa.retrieval import Filters
+
+from .conftest import REPORT_2009
+
+
+def cited_ids(result):
+    return {result["passages"][c - 1]["id"] for s in result["sentences"] for c in s["citations"]}
+
+
+def test_answers_how_many_reviews_from_the_passage_that_gives_147(engine):
+    result = engine.ask("How many serious case reviews did Ofsted evaluate in 2009-10?")
+    assert result["status"] == "answered"
+    assert "147" in result["answer"]
+    assert re.search(r"\[\d\]", result["answer"])
+    cited = [result["passages"][c - 1] for s in result["sentences"] for c in s["citations"] if "147" in s["text"]]
+    assert cited and all(p["doc_id"] == REPORT_2009 for p in cited)
+
+
+def test_refuses_what_the_reports_do_not_cover(engine):
+    result = engine.ask("What is the capital of France?")
+    assert result["answer"] is None
+    assert result["status"] == "not_found"
+    assert result["sentences"] == []
+
+
+def test_every_answer_sentence_is_copied_from_its_cited_passage(engine):
+    result = engine.ask("What did reviews find about fathers?")
+    assert result["answer"]
+    for sentence in result["sentences"]:
+        for c in sentence["citations"]:
+            assert sentence["text"] in result["passages"][c - 1]["text"]
+
+
+def test_result_object_has_the_documented_shape(engine):
+    result = engine.ask("thresholds for referral", top_k=3)
+    assert set(result) >= {"question", "answer", "status", "sentences", "passages"}
+    assert len(result["passages"]) == 3
+    for rank, p in enumerate(result["passages"], start=1):
+        assert p["rank"] == rank
+        assert set(p) >= {"id", "doc_id", "title", "publisher", "date", "section", "paragraph", "text", "score", "start", "end"}
+    scores = [p["score"] for p in result["passages"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_a_table_row_is_found_by_its_board_name(engine):
+    result = engine.ask("What was the evaluation of Barnet's serious case review?")
+    assert "Barnet Adequate 09/02/2010" in result["passages"][0]["text"]
+
+
+def test_follow_up_uses_the_earlier_question(engine):
+    alone = engine.ask("and what about babies?")
+    followed = engine.ask("and what about babies?", history=["what were the key findings about young people over 14 in ages of concern?"])
+    assert followed["passages"][0]["id"] != alone["passages"][0]["id"] or followed["answer"]
+    assert any("baby" in p["text"].lower() or "babies" in p["text"].lower() for p in followed["passages"][:3])
+
+
+def test_typos_are_tolerated(engine):
+    result = engine.ask("role of fahters")
+    assert any("fathers" in p["text"] for p in result["passages"][:3])
+
+
+def test_filters_restrict_documents(engine):
+    result = engine.ask("child sexual abuse", filters=Filters(date_from="2024"))
+    assert result["passages"] and all(p["doc_id"] == "004_d8ccad799b1062fd" for p in result["passages"])
+    result = engine.ask("serious case reviews", filters=Filters(publisher="ofsted"))
+    assert all(p["publisher"] == "Ofsted" for p in result["passages"])
+
+
+def test_empty_question_and_bad_top_k_are_errors(engine):
+    with pytest.raises(ValueError, match="empty"):
+        engine.ask("   ")
+    with pytest.raises(ValueError, match="top_k"):
+        engine.ask("fathers", top_k=0)
+
+
+def test_documents_and_document(engine):
+    docs = engine.documents()
+    assert len(docs) == 5 and all(d["passages"] > 0 for d in docs)
+    doc = engine.document(REPORT_2009)
+    assert doc["title"].startswith("Learning lessons from serious case reviews")
+    assert [p["anchor"] for p in doc["passages"]][:1] and "p-35" in [p["anchor"] for p in doc["passages"]]
+    assert engine.document("no-such-doc") is None
