@@ -67,8 +67,10 @@ def _read_table(name: str) -> list[tuple[str, str]]:
 def fold(text: str) -> str:
     """Unicode-fold and lower-case ``text`` (quotes, dashes, spaces, accents)."""
     text = text.translate(_FOLD)
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    if not text.isascii():  # accents: "Climbié" -> "climbie" (most text is ASCII by now)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower()
 
 
 class Analyzer:

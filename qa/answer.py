@@ -71,16 +71,19 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     max_idf = float(index.idf.max()) if len(index.idf) else 1.0
     rows = [h.row for h in hits[:evidence_passages]]
     texts = [index.text(r) for r in rows]
-    evidence = [set(analyzer.stems(t)) for t in texts]
-    everything = set().union(*evidence) if evidence else set()
+    evidence = [index.stems(r, analyzer) for r in rows]
+    everything = frozenset().union(*evidence) if evidence else frozenset()
+    idfs = {}
+    for stem in stems:
+        j = index.term_id(stem)
+        idfs[stem] = float(index.idf[j]) if j >= 0 else max_idf
+    total = sum(idfs.values())
 
     def idf(stem: str) -> float:
-        j = index.term_id(stem)
-        return float(index.idf[j]) if j >= 0 else max_idf
+        return idfs[stem]
 
-    def share(present: set[str]) -> float:
-        total = sum(idf(s) for s in stems)
-        found = sum(idf(s) for s in stems if s in present or query.equivalents.get(s, set()) & present)
+    def share(present: frozenset[str] | set[str]) -> float:
+        found = sum(idfs[s] for s in stems if s in present or query.equivalents.get(s, set()) & present)
         return found / total if total else 0.0
 
     signals["coverage"] = share(everything)

@@ -16,6 +16,7 @@ otherwise rebuilds it (atomically, under a lock, so concurrent workers build it 
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -252,6 +253,8 @@ class Index:
             for name in ("text", "anchor", "section", "paragraph", "parent")
         }
         self.sentence_splitter = SentenceSplitter(params_from_json(header.get("punkt", {})))
+        self._term_id = functools.lru_cache(maxsize=100_000)(self.vocabulary.find)
+        self._stems = functools.lru_cache(maxsize=4096)(lambda i, analyzer: frozenset(analyzer.stems(self.text(i))))
 
     @property
     def identity(self) -> tuple[int, int, int]:
@@ -259,7 +262,12 @@ class Index:
         return self.store.identity
 
     def term_id(self, term: str) -> int:
-        return self.vocabulary.find(term)
+        """Column of ``term`` in the matrix, or -1 (binary search, cached per worker)."""
+        return self._term_id(term)
+
+    def stems(self, i: int, analyzer) -> frozenset[str]:
+        """The stems of passage ``i``'s text (cached: answers look at the same top passages often)."""
+        return self._stems(i, analyzer)
 
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Posting list of term ``j``: (passage rows, tf-idf weights)."""

