@@ -31,17 +31,17 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -3.359),
-        ("best_score", -0.192),
-        ("coverage", 0.773),
-        ("top_coverage", 2.727),
-        ("missing_specific", 0.530),
-        ("unknown_words", -0.233),
-        ("missing_number", -1.710),
-        ("sentence_coverage", 1.792),
-        ("bigram_coverage", 0.685),
+        ("bias", -3.258),
+        ("best_score", 0.069),
+        ("coverage", 0.862),
+        ("top_coverage", 2.508),
+        ("missing_specific", 0.433),
+        ("unknown_words", -0.423),
+        ("missing_number", -1.206),
+        ("sentence_coverage", 1.915),
+        ("bigram_coverage", 0.337),
     )
-    min_confidence: float = 0.326
+    min_confidence: float = 0.336
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3

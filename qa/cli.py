@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score retrieval and answers on an evaluation set")
     _paths(p)
-    p.add_argument("file", nargs="?", default="eval/questions.jsonl", help="JSON lines of questions (default eval/questions.jsonl)")
+    p.add_argument("file", nargs="*", default=["eval/questions.jsonl"], help="JSON lines of questions (default eval/questions.jsonl)")
+    p.add_argument("--ablation", action="store_true", help="also score each retrieval mechanism switched off (qa.retrieval.ABLATIONS)")
+    p.add_argument("--misses", type=int, default=10, metavar="N", help="list this many missed questions (default 10)")
     p.add_argument("--peers", action="store_true", help="also score bm25s (and the dense model if installed) on the same passages")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON here")
     p.add_argument("--markdown", metavar="PATH", help="write the report as Markdown here (e.g. docs/quality.md)")

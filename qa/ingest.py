@@ -552,7 +552,10 @@ def add_reports(
             if sha in batch_hash:
                 problems.append(f"{label} is the same file as '{batch_hash[sha].name}' given earlier in this command.")
                 continue
-            stem = safe_stem(name if name is not None else source.stem, fallback=f"report-{sha[:8]}")
+            wanted = source.stem
+            if name is not None:  # "--name x.pdf" means x
+                wanted = name[: -len(source.suffix)] if name.lower().endswith(source.suffix.lower()) else name
+            stem = safe_stem(wanted, fallback=f"report-{sha[:8]}")
             target = corpus_dir / (stem + source.suffix.lower())
             if stem.lower() in by_id:
                 existing = by_id[stem.lower()]

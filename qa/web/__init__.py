@@ -65,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(_template_folder()), static_folder=str(STATIC_DIR),
                 static_url_path="/static")
     app.config.update(
-        MAX_CONTENT_LENGTH=cfg["QA_MAX_BODY_BYTES"],
+        MAX_CONTENT_LENGTH=cfg["QA_MAX_BODY_BYTES"] + 1,  # see api.read_json_body
         MAX_FORM_MEMORY_SIZE=cfg["QA_MAX_BODY_BYTES"],
         MAX_FORM_PARTS=cfg["QA_MAX_PARAMS"],
         JSON_SORT_KEYS=False,

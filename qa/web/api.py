@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from .core import (ApiError, ask, decorate_passages, get_engine, params_from_args, params_from_json,
                    passage_url, settings)
@@ -17,7 +17,11 @@ def read_json_body():
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "send the question as JSON with Content-Type: application/json")
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=False)  # raises 413 when Content-Length is past the limit
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit and len(raw) >= limit:
+        # A streamed (chunked) body is cut at the limit instead: anything that long is too large.
+        raise ApiError(413, "body_too_large", f"the request body is larger than {limit - 1} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -133,6 +133,8 @@ def init_security(app: Flask) -> None:
         path = request.path
         endpoint = request.endpoint or ""
         h = resp.headers
+        if resp.status_code != 429:
+            h.pop("Retry-After", None)  # Flask-Limiter adds it to every response
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "no-referrer")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
