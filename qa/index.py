@@ -39,7 +39,7 @@ from qa.store import Store, StoreError, StringTable, write_store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 KINDS = ("paragraph", "list", "heading", "caption", "table_row", "table_note", "footnote")
 SECTION_WEIGHT = 1
 """How many times a passage's section heading is added to its indexed text."""
@@ -123,7 +123,7 @@ def build_index(
     title_norms = np.sqrt(np.asarray(titles.multiply(titles).sum(axis=1)).ravel())
     titles = (sp.diags(1 / np.maximum(title_norms, 1e-9)) @ titles).astype(np.float32).tocsc()
 
-    arrays = _passage_arrays(passages, doc_of, splitter)
+    arrays = _passage_arrays(passages, doc_of)
     vocab_blob, vocab_offsets = StringTable.pack(vocabulary)
     arrays.update(
         X_data=X.data.astype(np.float32),
@@ -193,7 +193,7 @@ def _spelling_arrays(documents: list[Document], analyzer: Analyzer) -> dict[str,
     }
 
 
-def _passage_arrays(passages: list[Passage], doc_of: list[int], splitter: SentenceSplitter) -> dict[str, np.ndarray]:
+def _passage_arrays(passages: list[Passage], doc_of: list[int]) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for name in ("text", "anchor", "section", "paragraph", "parent"):
         blob, offsets = StringTable.pack([getattr(p, name) or "" for p in passages])
@@ -203,14 +203,6 @@ def _passage_arrays(passages: list[Passage], doc_of: list[int], splitter: Senten
     arrays["p_start"] = np.asarray([p.start for p in passages], dtype=np.int64)
     arrays["p_end"] = np.asarray([p.end for p in passages], dtype=np.int64)
     arrays["p_page"] = np.asarray([p.page or 0 for p in passages], dtype=np.int32)
-    spans: list[int] = []
-    pointer = [0]
-    for p in passages:
-        for s, e in splitter.spans(p.text):
-            spans.extend((s, e))
-        pointer.append(len(spans) // 2)
-    arrays["sent_spans"] = np.asarray(spans, dtype=np.int32).reshape(-1, 2)
-    arrays["sent_ptr"] = np.asarray(pointer, dtype=np.int64)
     return arrays
 
 
@@ -254,6 +246,7 @@ class Index:
         }
         self.sentence_splitter = SentenceSplitter(params_from_json(header.get("punkt", {})))
         self._term_id = functools.lru_cache(maxsize=100_000)(self.vocabulary.find)
+        self._sentences = functools.lru_cache(maxsize=4096)(lambda i: self.sentence_splitter.spans(self.text(i)))
         self._stems = functools.lru_cache(maxsize=4096)(lambda i, analyzer: frozenset(analyzer.stems(self.text(i))))
 
     @property
@@ -290,8 +283,12 @@ class Index:
         return self._strings["text"][i]
 
     def sentences(self, i: int) -> list[tuple[int, int]]:
-        lo, hi = self.store["sent_ptr"][i], self.store["sent_ptr"][i + 1]
-        return [tuple(map(int, pair)) for pair in self.store["sent_spans"][lo:hi]]
+        """Sentence spans of passage ``i``'s text (Punkt with the corpus' learned parameters).
+
+        Computed on demand, for the few passages an answer draws on, and cached: splitting every
+        passage at build time would cost more than the rest of the build on a large corpus.
+        """
+        return self._sentences(i)
 
     def passage(self, i: int) -> dict:
         """Passage ``i`` as a JSON-ready dict (no rank or score)."""

@@ -313,6 +313,10 @@ class CatalogueText:
         return name in self.data
 
     # -- edits --------------------------------------------------------------------------------
+    def _eol(self, text: str) -> str:
+        """``text`` with the catalogue's own line endings (Windows editors write CRLF)."""
+        return text.replace("\n", "\r\n") if "\r\n" in self.text else text
+
     def _checked(self, text: str, expected: dict) -> str:
         try:
             result = tomllib.loads(text)
@@ -337,9 +341,9 @@ class CatalogueText:
         if not text.strip():
             text = CATALOGUE_HEADER
         if not text.endswith("\n"):
-            text += "\n"
+            text += self._eol("\n")
         block = (f"{comment}\n" if comment else "") + table
-        text = text + "\n" + block
+        text = text + self._eol("\n" + block)
         expected = dict(self.data)
         expected[name] = dict(entry)
         self.text = self._checked(text, expected)
@@ -367,13 +371,13 @@ class CatalogueText:
             except tomllib.TOMLDecodeError:
                 continue  # a multi-line value: leave it to the check below
             key = m.group(2)
-            body[j] = tomli_w.dumps({key: remaining.pop(key)})
+            body[j] = self._eol(tomli_w.dumps({key: remaining.pop(key)}))
         if remaining:
             if body and not body[-1].endswith("\n"):
-                body[-1] += "\n"
+                body[-1] += self._eol("\n")
             elif not body and not lines[start].endswith("\n"):
-                lines[start] += "\n"
-            body.append("".join(tomli_w.dumps({k: v}) for k, v in remaining.items()))
+                lines[start] += self._eol("\n")
+            body.append(self._eol("".join(tomli_w.dumps({k: v}) for k, v in remaining.items())))
         text = "".join(lines[: start + 1] + body + lines[end:])
         self.text = self._checked(text, expected)
         self.data = expected

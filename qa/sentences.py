@@ -15,12 +15,18 @@ KNOWN_ABBREVIATIONS = frozenset(
 )
 
 
+TRAINING_CHARS = 2_000_000
+"""Punkt learns from at most this much text (spread over the documents): enough to learn a
+corpus' abbreviations, and it keeps a build of thousands of reports from spending minutes here."""
+
+
 def train_punkt(texts: list[str]) -> PunktParameters:
     """Learn Punkt parameters from ``texts`` (the corpus' documents)."""
     trainer = PunktTrainer()
     trainer.INCLUDE_ALL_COLLOCS = True
+    share = max(20_000, TRAINING_CHARS // max(1, len(texts)))
     for text in texts:
-        trainer.train(text, finalize=False)
+        trainer.train(text[:share], finalize=False)
     trainer.finalize_training()
     params = trainer.get_params()
     params.abbrev_types.update(KNOWN_ABBREVIATIONS)
