@@ -67,9 +67,8 @@ def _read_table(name: str) -> list[tuple[str, str]]:
 def fold(text: str) -> str:
     """Unicode-fold and lower-case ``text`` (quotes, dashes, spaces, accents)."""
     text = text.translate(_FOLD)
-    if not text.isascii():  # accents: "Climbié" -> "climbie" (most text is ASCII by now)
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # accents: "Climbié" -> "climbie"; other non-Latin marks are dropped
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return text.lower()
 
 
@@ -94,16 +93,16 @@ class Analyzer:
     def words(self, text: str) -> list[str]:
         """Folded word tokens with abbreviations expanded (stop words kept)."""
         out: list[str] = []
+        append, extend, expand = out.append, out.extend, self.abbreviations.get
         text = _YEAR_RANGE_RE.sub(_spell_year_range, fold(text))
         for token in _TOKEN_RE.findall(text):
-            if token.endswith("'s"):
-                token = token[:-2]
-            token = token.replace("'", "")
-            expansion = self.abbreviations.get(token)
+            if "'" in token:
+                token = token[:-2] if token.endswith("'s") else token.replace("'", "")
+            expansion = expand(token)
             if expansion:
-                out.extend(expansion)
+                extend(expansion)
             elif token:
-                out.append(token)
+                append(token)
         return out
 
     def _stem(self, word: str) -> str:
@@ -119,6 +118,7 @@ class Analyzer:
         """Unigram stems of the informative words of ``text``, in order."""
         stem = self.stem
         return [stem(w) for w in self.words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+
 
     def terms(self, text: str) -> list[str]:
         """Index terms of ``text``: unigram stems, then bigrams of adjacent stems."""

@@ -165,6 +165,7 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
     """
     catalogue = read_catalogue(corpus_dir)
     documents = []
+    uncatalogued: list[str] = []
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         doc_id = doc_id_for(path)
@@ -172,13 +173,16 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
             log.warning("Skipping %s: %s already uses the id %r; rename one of them.", path.name, seen[doc_id], doc_id)
             continue
         if path.name not in catalogue:
-            log.warning("%s has no entry in %s; its title is derived from its text.", path.name, CATALOGUE_NAME)
+            uncatalogued.append(path.name)
         try:
             documents.append(load_document(path, catalogue.get(path.name)))
         except (ReaderError, OSError) as exc:
             log.warning("Skipping %s: %s", path.name, exc)
             continue
         seen[doc_id] = path.name
+    if uncatalogued:
+        names = ", ".join(uncatalogued[:5]) + (f" and {len(uncatalogued) - 5} more" if len(uncatalogued) > 5 else "")
+        log.warning("%d file(s) have no entry in %s (%s); their titles are derived from their text.", len(uncatalogued), CATALOGUE_NAME, names)
     if not documents:
         raise CorpusError(
             f"No readable reports in {corpus_dir}. Add .txt, .md, .pdf, .docx or .html files "

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from qa.analysis import ANALYZER_VERSION, Analyzer
+from qa.analysis import ANALYZER_VERSION, Analyzer, fold
 from qa.documents import Document, corpus_fingerprint, load_corpus
 from qa.passages import Passage, build_passages
 from qa.sentences import SentenceSplitter, params_from_json, params_to_json, train_punkt
@@ -157,6 +157,7 @@ def build_index(
 
 
 _NUMBER_RE = re.compile(r"\b\d[\d,.]*%?")
+_PLAIN_WORD_RE = re.compile(r"\b[a-z]{3,}\b")
 
 
 def _tfidf(tf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -175,7 +176,7 @@ def _spelling_arrays(documents: list[Document], analyzer: Analyzer) -> dict[str,
     """The corpus' own words and their character trigrams, for correcting typos in questions."""
     counts: Counter[str] = Counter()
     for document in documents:
-        counts.update(w for w in analyzer.words(document.text) if len(w) >= 3 and w.isalpha())
+        counts.update(_PLAIN_WORD_RE.findall(fold(document.text)))
     words = sorted(counts)
     trigrams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 3), binary=True, dtype=np.float32)
     W = trigrams.fit_transform(words).tocsc() if words else sp.csc_matrix((0, 0), dtype=np.float32)

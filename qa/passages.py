@@ -271,7 +271,7 @@ def _classify(unit: _Unit, numbering_seen: set[int]) -> str:
     first = unit.first
     if unit.footnote is not None:
         return "footnote"
-    if len(unit.lines) == 1 and (_FURNITURE_RE.match(text) or sum(c.isalnum() for c in text) < 3):
+    if len(unit.lines) == 1 and (_FURNITURE_RE.match(text) or (len(text) < 8 and sum(c.isalnum() for c in text) < 3)):
         return "furniture"
     if _CONTACT_RE.search(text) and _PHONE_RE.search(text):
         return "furniture"
@@ -301,52 +301,94 @@ def _classify(unit: _Unit, numbering_seen: set[int]) -> str:
 # Step 3: blocks -> passages. Text is assembled with a parallel map to source offsets.
 
 
+_WORD_RE = re.compile(r"\S+")
+
+
 @dataclass
 class _Builder:
-    """Accumulates passage text and, for every character, the source offset it came from."""
+    """Accumulates passage text as pieces, each remembering where in the source it came from.
+
+    A piece is either a word copied from the source (its characters map to consecutive source
+    offsets) or inserted text such as a joining space or a "• " (all of it maps to one offset).
+    """
 
     kind: str
     section: str | None
     number: str | None = None
-    chars: list[str] = field(default_factory=list)
-    offsets: list[int] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)  # source offset of each piece's first character
+    copied: list[bool] = field(default_factory=list)  # True: the piece is source text, char for char
+    length: int = 0
     list_marker: str | None = None
-    parent: str | None = None
+    parent: object = None
 
     @property
     def text(self) -> str:
-        return "".join(self.chars)
+        return "".join(self.pieces)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def tail(self, n: int) -> str:
+        """The last ``n`` characters (without joining the whole text)."""
+        out: list[str] = []
+        size = 0
+        for piece in reversed(self.pieces):
+            out.append(piece)
+            size += len(piece)
+            if size >= n:
+                break
+        return "".join(reversed(out))[-n:]
+
+    def first_source(self) -> int:
+        return self.sources[0] if self.sources else -1
+
+    def source_at(self, i: int) -> int:
+        """Source offset of character ``i`` of the text."""
+        if not hasattr(self, "_starts") or len(self._starts) != len(self.pieces):
+            starts, position = [], 0
+            for piece in self.pieces:
+                starts.append(position)
+                position += len(piece)
+            self._starts = starts
+        k = bisect.bisect_right(self._starts, i) - 1
+        return self.sources[k] + (i - self._starts[k] if self.copied[k] else 0)
 
     def add_text(self, text: str, source: int) -> None:
         """Add literal text (a separator or label) attributed to one source position."""
-        self.chars.extend(text)
-        self.offsets.extend([source] * len(text))
+        self.pieces.append(text)
+        self.sources.append(source)
+        self.copied.append(False)
+        self.length += len(text)
 
     def add_line(self, line: _Line, skip: int = 0) -> None:
         """Add a source line's words, whitespace runs folded to single spaces."""
-        raw = line.raw
         first = True
-        for match in re.finditer(r"\S+", raw[skip:]):
+        for match in _WORD_RE.finditer(line.raw, skip):
+            start = match.start()
             if not first:
-                self.add_text(" ", line.start + skip + match.start() - 1)
+                self.add_text(" ", line.start + start - 1)
             first = False
-            for i, ch in enumerate(match.group()):
-                self.chars.append(ch)
-                self.offsets.append(line.start + skip + match.start() + i)
+            word = match.group()
+            self.pieces.append(word)
+            self.sources.append(line.start + start)
+            self.copied.append(True)
+            self.length += len(word)
 
     def join_line(self, line: _Line, words: set[str], skip: int = 0) -> None:
         """Append a wrapped line: repair a line-end hyphen only if the document backs it."""
-        if self.chars and self.chars[-1] == "-" and len(self.chars) > 1 and self.chars[-2].isalpha():
-            head = re.search(r"[A-Za-z]+-$", self.text[-40:])
+        end = self.tail(40)
+        if len(end) > 1 and end[-1] == "-" and end[-2].isalpha():
+            head = re.search(r"[A-Za-z]+-$", end)
             tail = re.match(r"[a-z]+", line.raw[skip:].lstrip())
             if head and tail:
                 joined = head.group()[:-1] + tail.group()
                 if joined.lower() in words and f"{head.group()}{tail.group()}".lower() not in words:
-                    self.chars.pop()
-                    self.offsets.pop()
+                    self.pieces[-1] = self.pieces[-1][:-1]
+                    self.length -= 1
             self.add_line(line, skip)
             return
-        if self.chars:
+        if self.length:
             self.add_text(" ", line.start)
         self.add_line(line, skip)
 
@@ -470,7 +512,7 @@ def build_passages(document: Document, splitter: SentenceSplitter | None = None)
             _add_item(b, unit, words, marker, first=True)
             continue
         if previous is not None and not pending_headings:
-            ends = previous.text.rstrip()[-1:]
+            ends = previous.tail(8).rstrip()[-1:]
             # Items of a list whose glyphs were lost in extraction: indented lines after a lead-in.
             if unit.first.indented and (ends == ":" or previous.list_marker == "indent") and len(unit.text) <= 300:
                 _add_item(previous, unit, words, "indent")
@@ -481,7 +523,7 @@ def build_passages(document: Document, splitter: SentenceSplitter | None = None)
                     previous.join_line(line, words)
                 continue
             # A short lead-in ("Sir X, Chief Inspector:") belongs with what it introduces.
-            if ends == ":" and len(previous.text) <= 150 and previous.kind == "paragraph":
+            if ends == ":" and len(previous) <= 150 and previous.kind == "paragraph":
                 previous.add_text(" ", unit.first.start)
                 _add_unit(previous, unit, words, join_first=False)
                 continue
@@ -577,7 +619,7 @@ def _find_column_heads(units: list[_Unit], kinds: list[str]) -> dict[int, str]:
 
 def _add_unit(b: _Builder, unit: _Unit, words: set[str], join_first: bool = True) -> None:
     for j, line in enumerate(unit.lines):
-        if j == 0 and not b.chars:
+        if j == 0 and not b.length:
             b.add_line(line)
         elif j == 0 and not join_first:
             b.add_line(line)
@@ -591,7 +633,7 @@ def _add_item(b: _Builder, unit: _Unit, words: set[str], marker: str, first: boo
     b.list_marker = marker
     match = _BULLET_RE.match(unit.first.raw)
     skip = match.end() if match else 0
-    if b.chars:
+    if b.length:
         b.add_text("\n• ", unit.first.start)
     else:
         b.add_text("• ", unit.first.start)
@@ -634,7 +676,7 @@ def _link_footnotes(builders: list[_Builder], footnotes: list[tuple[_Builder, in
     """Point each footnote at the nearest earlier paragraph carrying its marker ("action.5")."""
     for note, position in footnotes:
         marker = re.compile(rf"[A-Za-z.,;:’')\]] ?{note.number}(?=\s|$)")
-        candidates = [b for b in builders if b.kind in ("paragraph", "list") and b.offsets and b.offsets[0] < position]
+        candidates = [b for b in builders if b.kind in ("paragraph", "list") and b.length and b.first_source() < position]
         for b in reversed(candidates):
             if marker.search(b.text):
                 note.parent = b
@@ -717,7 +759,7 @@ def _split_long(b: _Builder, splitter: SentenceSplitter) -> list[tuple[str, int,
             i += 1
         while j > i and text[j - 1].isspace():
             j -= 1
-        return text[i:j], b.offsets[i], b.offsets[j - 1] + 1
+        return text[i:j], b.source_at(i), b.source_at(j - 1) + 1
 
     if text_end - lead <= MAX_CHARS:
         return [span(lead, text_end)]

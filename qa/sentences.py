@@ -15,7 +15,7 @@ KNOWN_ABBREVIATIONS = frozenset(
 )
 
 
-TRAINING_CHARS = 2_000_000
+TRAINING_CHARS = 400_000
 """Punkt learns from at most this much text (spread over the documents): enough to learn a
 corpus' abbreviations, and it keeps a build of thousands of reports from spending minutes here."""
 
@@ -24,7 +24,7 @@ def train_punkt(texts: list[str]) -> PunktParameters:
     """Learn Punkt parameters from ``texts`` (the corpus' documents)."""
     trainer = PunktTrainer()
     trainer.INCLUDE_ALL_COLLOCS = True
-    share = max(20_000, TRAINING_CHARS // max(1, len(texts)))
+    share = max(4_000, TRAINING_CHARS // max(1, len(texts)))
     for text in texts:
         trainer.train(text[:share], finalize=False)
     trainer.finalize_training()

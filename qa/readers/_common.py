@@ -90,6 +90,8 @@ def display_name(path: Path) -> str:
 _PLACEHOLDERS = {
     "",
     "untitled",
+    "anonymous",
+    "(anonymous)",
     "untitled document",
     "word document",
     "document",

@@ -7,7 +7,7 @@ reload and keeps the address bar at the shareable /?q=...&h=... URL.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from .core import ApiError, AskParams, ask, params_from_args, settings
 
@@ -55,3 +55,15 @@ def index():
     questions = [t["question"] for t in turns][-cfg["QA_MAX_HISTORY"]:] if cfg["QA_MAX_HISTORY"] else []
     return render_template("chat.html", turns=turns, questions=questions, examples=EXAMPLE_QUESTIONS,
                            error=None, draft="")
+
+
+@bp.post("/", endpoint="form_post")
+def form_post():
+    """A plain HTML form posted here (method="post") is redirected to its shareable GET address."""
+    cfg = settings()
+    form = request.form  # form size and part count are capped by the app config
+    q = form.get("q", "")
+    history = [h for h in form.getlist("h")][-cfg["QA_MAX_HISTORY"]:] if cfg["QA_MAX_HISTORY"] else []
+    if not isinstance(q, str) or not q.strip():
+        return redirect(url_for("chat.index"), code=303)
+    return redirect(url_for("chat.index", q=q[:cfg["QA_MAX_QUESTION_CHARS"] * 2], h=history), code=303)

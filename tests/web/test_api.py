@@ -340,6 +340,24 @@ def test_chat_page_follow_up_shows_whole_conversation(client, engine):
     assert f'href="/doc/{follow["passages"][0]["doc_id"]}#{follow["passages"][0]["anchor"]}"' in turn2
 
 
+def test_plain_form_post_redirects_to_the_shareable_address(client):
+    resp = client.post("/", data={"q": "and for babies?", "h": FATHERS})
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/?q=and+for+babies?&h=What+did+reviews+find+about+fathers?"
+    page = client.get(resp.headers["Location"])
+    assert page.status_code == 200 and page.get_data(as_text=True).count('class="turn"') == 2
+    assert client.post("/", data={"q": "  "}).headers["Location"] == "/"
+
+
+def test_body_size_limit_is_exact(make_app):
+    c = make_app(QA_MAX_BODY_BYTES="1000").test_client()
+    def body(n):
+        text = json.dumps({"question": "fathers", "history": ["x" * 10]})
+        return text[:-1] + " " * (n - len(text)) + "}"
+    assert c.post("/api/ask", data=body(1000), content_type="application/json").status_code == 200
+    assert_json_error(c.post("/api/ask", data=body(1001), content_type="application/json"), 413, "body_too_large")
+
+
 def test_chat_page_not_found_state(client, not_found_question):
     html = client.get("/", query_string={"q": not_found_question}).get_data(as_text=True)
     assert "Not found in these reports." in html

@@ -2,5 +2,5 @@
 (function () {
   "use strict";
   if (!window.QA) return;
-  window.QA.chat = window.QA.mountChat({ pushState: true, newTab: false, hideNewWhenEmpty: false });
+  window.QA.chat = window.QA.mountChat({ pushState: true, newTab: false, hideNewWhenEmpty: true });
 })();

@@ -18,4 +18,6 @@
   }
   window.addEventListener("hashchange", showTarget);
   showTarget();
+  // the browser's own jump to the fragment can come after this script: centre again once loaded
+  window.addEventListener("load", function () { window.setTimeout(showTarget, 0); });
 })();
