@@ -39,8 +39,10 @@ from qa.store import Store, StoreError, StringTable, write_store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 KINDS = ("paragraph", "list", "heading", "caption", "table_row", "table_note", "footnote")
+MIN_BIGRAM_DF = 2
+"""Bigrams that occur in fewer passages than this are left out of the index."""
 SECTION_WEIGHT = 1
 """How many times a passage's section heading is added to its indexed text."""
 
@@ -112,6 +114,13 @@ def build_index(
     vocabulary = list(counter.get_feature_names_out())
     n = tf.shape[0]
     df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.int32)
+    # A bigram seen in one passage only is noise for ranking and, on a large corpus, most of the
+    # vocabulary: keep bigrams that recur.
+    keep = np.flatnonzero(np.asarray([" " not in t for t in vocabulary]) | (df >= MIN_BIGRAM_DF))
+    if keep.size < len(vocabulary):
+        tf = tf[:, keep]
+        df = df[keep]
+        vocabulary = [vocabulary[i] for i in keep]
     idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
     X = _tfidf(tf, idf)
     # Rows keep their raw tf-idf weights; retrieval divides by a length norm at query time, so
@@ -119,7 +128,7 @@ def build_index(
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel()).astype(np.float32)
     X = X.tocsc()
     X.sort_indices()
-    titles = _tfidf(counter.transform([_title_text(d) for d in documents]).tocsr(), idf)
+    titles = _tfidf(counter.transform([_title_text(d) for d in documents]).tocsr()[:, keep], idf)
     title_norms = np.sqrt(np.asarray(titles.multiply(titles).sum(axis=1)).ravel())
     titles = (sp.diags(1 / np.maximum(title_norms, 1e-9)) @ titles).astype(np.float32).tocsc()
 

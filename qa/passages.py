@@ -363,6 +363,13 @@ class _Builder:
 
     def add_line(self, line: _Line, skip: int = 0) -> None:
         """Add a source line's words, whitespace runs folded to single spaces."""
+        body = line.raw[skip:].strip()
+        if body and "  " not in body and "\t" not in body:  # the usual case: copy the line whole
+            self.pieces.append(body)
+            self.sources.append(line.raw.index(body[0], skip) + line.start)
+            self.copied.append(True)
+            self.length += len(body)
+            return
         first = True
         for match in _WORD_RE.finditer(line.raw, skip):
             start = match.start()

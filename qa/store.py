@@ -78,6 +78,7 @@ def write_store(path: Path, arrays: dict[str, np.ndarray], header: dict) -> None
             tmp.seek(base + payload_size)
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; service workers may run as another user
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

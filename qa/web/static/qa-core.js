@@ -221,8 +221,11 @@
     var home = form.getAttribute("data-home");
     var maxHistory = parseInt(form.getAttribute("data-max-history"), 10) || 10;
     var render = { docBase: form.getAttribute("data-doc-base"), newTab: !!opts.newTab };
-    var announcer = el("div", { class: "visually-hidden", "aria-live": "polite", id: "announcer" });
-    document.body.appendChild(announcer);
+    var announcer = document.getElementById("announcer");
+    if (!announcer) {
+      announcer = el("div", { class: "visually-hidden", "aria-live": "polite", id: "announcer" });
+      document.body.appendChild(announcer);
+    }
     var questions = Array.prototype.map.call(conversation.querySelectorAll("article.turn"), function (a) {
       return a.getAttribute("data-question") || "";
     });
@@ -249,6 +252,8 @@
         historyFields.appendChild(el("input", { type: "hidden", name: "h", value: h }));
       });
       if (newConv) newConv.hidden = opts.hideNewWhenEmpty ? !questions.length : false;
+      var hint = document.getElementById("follow-up-hint");
+      if (hint) hint.hidden = !questions.length;
     }
 
     function setBusy(on) {
