@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qa.documents import CorpusError, load_corpus
 from qa.engine import MAX_TOP_K, Engine, resolve_paths
-from qa.index import build_index
+from qa.index import rebuild_index
 from qa.passages import build_passages
 from qa.retrieval import Filters
 from qa.sentences import SentenceSplitter, train_punkt
@@ -134,7 +134,7 @@ def _progress_bar(total_hint: str = "documents"):
 
 def cmd_index(args: argparse.Namespace) -> int:
     corpus, index = resolve_paths(args.corpus, args.index)
-    stats = build_index(corpus, index, progress=_progress_bar())
+    stats = rebuild_index(corpus, index, progress=_progress_bar())
     print(
         f"Indexed {stats.documents} documents into {stats.passages} passages "
         f"({stats.terms} terms) in {stats.seconds:.1f}s -> {index}"

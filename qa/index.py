@@ -338,6 +338,25 @@ def _build_lock(index_path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _remove_stale_temporaries(index_path: Path) -> None:
+    """Temporary files of builds that were killed before their rename (call under the lock)."""
+    for leftover in index_path.parent.glob(f".{index_path.name}.*.tmp"):
+        log.warning("Removing %s, left by an interrupted build.", leftover)
+        leftover.unlink(missing_ok=True)
+
+
+def rebuild_index(corpus_dir: Path, index_path: Path, progress: Callable[[int, int], None] | None = None) -> BuildStats:
+    """Build the index now (``qa index``), under the same lock as automatic rebuilds.
+
+    The new file replaces the old one atomically: servers keep answering from the old index
+    until the new one is complete, then switch (see Engine.reload_if_changed).
+    """
+    index_path = Path(index_path)
+    with _build_lock(index_path):
+        _remove_stale_temporaries(index_path)
+        return build_index(corpus_dir, index_path, progress=progress)
+
+
 def load_index(index_path: Path) -> Index:
     """Load ``index_path``; raises :class:`StoreError` if it is missing, corrupt or outdated."""
     return Index(index_path)
@@ -363,6 +382,7 @@ def ensure_index(corpus_dir: Path, index_path: Path, progress: Callable[[int, in
                 return index
         except StoreError:
             pass
+        _remove_stale_temporaries(index_path)
         stats = build_index(corpus_dir, index_path, progress=progress)
         log.info("Built %s: %d documents, %d passages, %d terms in %.1fs.", index_path, stats.documents, stats.passages, stats.terms, stats.seconds)
     return Index(index_path)

@@ -307,6 +307,7 @@ def test_chat_page_empty_state_and_form(client):
     forms = [a for t, a in els.elements if t == "form"]
     assert forms[0]["method"] == "get" and forms[0]["action"] == "/"
     assert ("label", {"for": "q", "class": "ask-label"}) in els.elements
+    assert ("div", {"id": "announcer", "class": "visually-hidden", "aria-live": "polite"}) in els.elements
     examples = [a["href"] for t, a in els.elements if t == "a" and a.get("class") == "example"]
     assert len(examples) >= 3 and all(h.startswith("/?q=") for h in examples)
     # each example question really gets an answer
