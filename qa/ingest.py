@@ -44,6 +44,7 @@ from typing import Iterator
 
 import tomli_w
 
+from qa.store import atomic_write_bytes, fsync_dir
 from qa.documents import CATALOGUE_NAME, METADATA_FIELDS, CorpusError, corpus_files, doc_id_for, read_catalogue
 from qa.readers import SUPPORTED_SUFFIXES, ReaderError, kind_of, read_file
 from qa.readers._common import normalize_date
@@ -107,45 +108,6 @@ def safe_stem(stem: str, fallback: str = "report") -> str:
 # Atomic file operations
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one step (temp file in the same folder + os.replace)."""
-    path = Path(path)
-    mode = None
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        pass
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
 
 
 def _copy_into(source: Path, target: Path, expected_sha: str) -> None:
@@ -179,7 +141,7 @@ def _copy_into(source: Path, target: Path, expected_sha: str) -> None:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _sha256(path: Path) -> str:
@@ -754,7 +716,7 @@ def remove_reports(corpus_dir: Path, index_path: Path, doc_ids: list[str]) -> li
                 hidden.unlink()
             except FileNotFoundError:
                 pass
-        _fsync_dir(corpus_dir)
+        fsync_dir(corpus_dir)
         for warning in warnings:
             print(f"qa: warning: {warning}", file=sys.stderr)
         return [Removed(doc_id_for(p), p.name, (entries.get(p.name) or {}).get("title")) for p in chosen]
