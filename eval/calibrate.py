@@ -11,8 +11,8 @@ possible. Prints the weights to paste into AnswerPolicy, and the figures on each
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import math
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -23,15 +23,19 @@ from qa.engine import Engine
 FEATURES = ("best_score", "coverage", "top_coverage", "missing_specific", "unknown_words", "missing_number", "sentence_coverage", "bigram_coverage")
 
 
-def signals_for(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray]:
-    X, y = [], []
+def signals_for(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signals per question, whether it is answerable, and whether the answer-type check passes
+    (the engine's answer with the confidence threshold at zero)."""
+    open_engine = Engine(engine.index, engine.corpus_dir, policy=dataclasses.replace(engine.policy, min_confidence=0.0))
+    X, y, typed = [], [], []
     for line in open(path, encoding="utf-8"):
         row = json.loads(line)
         query, hits = engine.retriever.search(row["question"], row.get("history") or [], top_k=10)
         s = evidence_signals(query, hits, engine.index, engine.analyzer)
         X.append([s[f] for f in FEATURES])
         y.append(0 if row["kind"] == "out_of_scope" else 1)
-    return np.asarray(X), np.asarray(y)
+        typed.append(open_engine.ask(row["question"], history=row.get("history"))["answer"] is not None)
+    return np.asarray(X), np.asarray(y), np.asarray(typed)
 
 
 def main() -> None:
@@ -43,10 +47,16 @@ def main() -> None:
     parser.add_argument("--index")
     args = parser.parse_args()
     engine = Engine.open(args.corpus, args.index)
-    X, y = signals_for(engine, args.train)
+    X, y, typed = signals_for(engine, args.train)
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(X, y)
     p = model.predict_proba(X)[:, 1]
-    threshold = float(np.quantile(p[y == 1], 1 - args.answered))
+    # The highest threshold that still answers the wanted share (the type check refuses some too).
+    candidates = sorted(set(np.round(p, 3)), reverse=True)
+    threshold = 0.0
+    for t in candidates:
+        if ((p >= t) & typed)[y == 1].mean() >= args.answered:
+            threshold = float(t)
+            break
     weights = (("bias", float(model.intercept_[0])),) + tuple((f, float(w)) for f, w in zip(FEATURES, model.coef_[0]))
     print("weights = (")
     for name, w in weights:
@@ -54,11 +64,12 @@ def main() -> None:
     print(")")
     print(f"min_confidence = {threshold:.3f}")
     for path in [args.train] + args.check:
-        Xc, yc = signals_for(engine, path)
+        Xc, yc, tc = signals_for(engine, path)
         z = sum(w * (1.0 if n == "bias" else Xc[:, FEATURES.index(n)]) for n, w in weights)
         pc = 1 / (1 + np.exp(-z))
-        answered = (pc[yc == 1] >= threshold).mean()
-        refused = (pc[yc == 0] < threshold).mean()
+        answers = (pc >= threshold) & tc
+        answered = answers[yc == 1].mean()
+        refused = (~answers)[yc == 0].mean()
         print(f"{path}: answered {answered:.2f} of answerable, refused {refused:.2f} of out-of-scope")
 
 

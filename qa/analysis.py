@@ -20,7 +20,7 @@ from importlib import resources
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -44,6 +44,15 @@ _FOLD = str.maketrans(
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ISE_RE = re.compile(r"^(\w{3,}?)is(e|ed|es|ing|ation|ations|er|ers)$")
 
+
+# Number words and figures are the same term: "under one" finds "under 1", "six messages" "6 messages".
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90"}
 
 _YEAR_RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*[-/]\s*(\d\d)\b(?![-/]\d)")
 
@@ -98,6 +107,7 @@ class Analyzer:
         for token in _TOKEN_RE.findall(text):
             if "'" in token:
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")
+            token = _NUMBER_WORDS.get(token, token)
             expansion = expand(token)
             if expansion:
                 extend(expansion)

@@ -31,20 +31,21 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -3.258),
-        ("best_score", 0.069),
-        ("coverage", 0.862),
-        ("top_coverage", 2.508),
-        ("missing_specific", 0.433),
-        ("unknown_words", -0.423),
-        ("missing_number", -1.206),
-        ("sentence_coverage", 1.915),
-        ("bigram_coverage", 0.337),
+        ("bias", -3.413),
+        ("best_score", 0.182),
+        ("coverage", 0.917),
+        ("top_coverage", 2.478),
+        ("missing_specific", 0.505),
+        ("unknown_words", -0.385),
+        ("missing_number", -1.162),
+        ("sentence_coverage", 1.959),
+        ("bigram_coverage", 0.454),
     )
-    min_confidence: float = 0.336
+    min_confidence: float = 0.300
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
+    check_answer_type: bool = True
 
     def confidence(self, signals: dict[str, float]) -> float:
         z = sum(w * signals.get(name, 1.0 if name == "bias" else 0.0) for name, w in self.weights)
@@ -169,6 +170,22 @@ def choose_sentences(
     return [{"text": c[3], "citations": [c[1]]} for c in chosen]
 
 
+def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer) -> bool:
+    """Whether the chosen sentences are the kind of thing the question asks for.
+
+    A "how many X" question needs a sentence that states a figure for X ("147 serious case
+    reviews"); a question about a figure or percentage needs a sentence with a figure. Passages on
+    the right topic that lack the figure are where near-miss questions ("how many recommendations
+    did the Munro review make?") would otherwise get a confident wrong answer.
+    """
+    texts = [s["text"] for s in sentences]
+    if query.counted:
+        return any(states_count(analyzer, query, t) for t in texts)
+    if query.wants_number:
+        return any(NUMBER_WORD_RE.search(t) for t in texts)
+    return True
+
+
 def compose(
     question: str,
     query: Query,
@@ -189,6 +206,8 @@ def compose(
     sentences: list[dict] = []
     if hits and confidence >= policy.min_confidence:
         sentences = [s for s in choose_sentences(question, query, hits, index, analyzer, policy) if s["citations"][0] <= len(passages)]
+        if policy.check_answer_type and not answers_the_type(query, sentences, analyzer):
+            sentences = []
     answer = " ".join(f"{s['text']} [{s['citations'][0]}]" for s in sentences) or None
     return {
         "question": question,

@@ -29,8 +29,11 @@ from nltk.metrics.distance import edit_distance
 from qa.analysis import Analyzer, STOP_WORDS, fold
 from qa.index import KINDS, Index
 
-HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\s+((?:[\w'-]+\s+){0,4})", re.I)
-COUNTED_RE = re.compile(r"\b(\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred)\s+((?:[\w’'-]+\s+){0,3}?)([\w’'-]+)", re.I)
+_FIGURE = r"(?:\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred)"
+# A figure and the (up to four) words after it: "147 serious case reviews", "26 had been born".
+COUNTED_RE = re.compile(rf"\b{_FIGURE}(?=\s+((?:[\w’'-]+\s+){{0,3}}[\w’'-]+))", re.I)  # lookahead: matches may overlap
+# A table row's label and the figure that ends it: "Natural causes 9".
+COUNTED_AFTER_RE = re.compile(rf"((?:[\w’'-]+\s+){{0,3}}[\w’'-]+)\**\s+\d[\d,.]*%?\**\s*$")
 QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
 
 
@@ -221,12 +224,28 @@ class Retriever:
                 i += 1
         return out
 
+    def _counted(self, words: list[str]) -> set[str]:
+        """Stems of what a "how many X ..." question counts (X, up to the first stop word), with
+        their thesaurus equivalents ("kids" -> children)."""
+        for i in range(len(words) - 1):
+            if words[i] == "how" and words[i + 1] in ("many", "much"):
+                rest = words[i + 2 :]
+                while rest and rest[0] in ("of", "the", "these", "those", "them"):
+                    rest = rest[1:]
+                phrase = []
+                for w in rest[:3]:
+                    if w in STOP_WORDS:
+                        break
+                    phrase.append(w)
+                stems = set(self.analyzer.stems(" ".join(phrase)))
+                for matched, expansions in self._expand(phrase):
+                    stems.update(s for e in expansions for s in self.analyzer.stems(e))
+                return stems
+        return set()
+
     def analyse(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
         """Weighted query terms: sublinear tf x idf, L2-normalised over all sources."""
         query = Query(wants_number=bool(QUANTITY_RE.search(question)))
-        counted = HOW_MANY_RE.search(fold(question))
-        if counted:
-            query.counted = set(self.analyzer.stems(counted.group(1)))
         words = self.analyzer.words(question)
         if self.config.typo_correction:
             fixed = []
@@ -240,6 +259,7 @@ class Retriever:
             words = fixed
         text = " ".join(words)
         query.text = text
+        query.counted = self._counted(words)
         sources = [(text, 1.0)]
         if self.config.thesaurus_weight > 0:
             for matched, expansions in self._expand(words):
@@ -337,11 +357,12 @@ class Retriever:
         if mask is not None:
             scores = np.where(mask, scores, 0)
         if query.counted and self.config.counted_boost != 1:
-            hits = self._rerank_counted(query, top_hits(scores, max(top_k, self.config.rerank_depth)))
+            hits = self._rerank(query, top_hits(scores, max(top_k, self.config.rerank_depth)))
             return query, hits[:top_k]
         return query, top_hits(scores, top_k)
 
-    def _rerank_counted(self, query: Query, hits: list[Hit]) -> list[Hit]:
+    def _rerank(self, query: Query, hits: list[Hit]) -> list[Hit]:
+        """Favour, among the best hits, passages that state a figure for what "how many" counts."""
         boost = self.config.counted_boost
         boosted = [Hit(h.row, h.score * boost) if states_count(self.analyzer, query, self.index.text(h.row)) else h for h in hits]
         return sorted(boosted, key=lambda h: (-h.score, h.row))
@@ -349,9 +370,10 @@ class Retriever:
 
 def states_count(analyzer: Analyzer, query: Query, text: str) -> bool:
     """Whether ``text`` gives a figure for what a "how many" question counts ("147 reviews")."""
-    for match in COUNTED_RE.finditer(text):
-        if set(analyzer.stems(match.group(2) + " " + match.group(3))) & query.counted:
-            return True
+    for pattern in (COUNTED_RE, COUNTED_AFTER_RE):
+        for match in pattern.finditer(text):
+            if set(analyzer.stems(match.group(1))) & query.counted:
+                return True
     return False
 
 
