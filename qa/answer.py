@@ -94,8 +94,8 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     signals["unknown_words"] = min(len(query.unknown), 3) / 3
     best_sentence = 0.0
     for row, text in zip(rows, texts):
-        for a, b in index.sentences(row) or [(0, len(text))]:
-            best_sentence = max(best_sentence, share(set(analyzer.stems(text[a:b]))))
+        for terms in index.sentence_terms(row, analyzer):
+            best_sentence = max(best_sentence, share({t for t in terms if " " not in t}))
     signals["sentence_coverage"] = best_sentence
     bigrams = [t for t in dict.fromkeys(query.terms) if " " in t]
     if bigrams:
@@ -107,10 +107,6 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     joined = " ".join(texts)
     signals["missing_number"] = float(any(n not in joined for n in numbers))
     return signals
-
-
-def _sentence_terms(analyzer: Analyzer, text: str) -> set[str]:
-    return set(analyzer.terms(text))
 
 
 def choose_sentences(
@@ -131,15 +127,16 @@ def choose_sentences(
         kind = index.passage(hit.row)["kind"]
         if kind == "heading":
             continue
-        if kind in ("table_row", "list") and (kind == "table_row" or wants_list):
+        if kind in ("table_row", "list") and (kind == "table_row" or wants_list) or not index.sentences(hit.row):
             units = [(0, len(text))]
+            unit_terms = [frozenset(analyzer.terms(text))]
         else:
-            units = index.sentences(hit.row) or [(0, len(text))]
-        for position, (s, e) in enumerate(units):
+            units = index.sentences(hit.row)
+            unit_terms = index.sentence_terms(hit.row, analyzer)
+        for position, ((s, e), terms) in enumerate(zip(units, unit_terms)):
             sentence = text[s:e].strip()
             if len(sentence) < 3:
                 continue
-            terms = _sentence_terms(analyzer, sentence)
             score = sum(w for t, w in weights.items() if t in terms)
             if wants_number and NUMBER_WORD_RE.search(sentence):
                 score *= 1.3

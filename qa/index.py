@@ -257,6 +257,9 @@ class Index:
         self.sentence_splitter = SentenceSplitter(params_from_json(header.get("punkt", {})))
         self._term_id = functools.lru_cache(maxsize=100_000)(self.vocabulary.find)
         self._sentences = functools.lru_cache(maxsize=4096)(lambda i: self.sentence_splitter.spans(self.text(i)))
+        self._sentence_terms = functools.lru_cache(maxsize=4096)(
+            lambda i, analyzer: [frozenset(analyzer.terms(self.text(i)[a:b])) for a, b in self.sentences(i)]
+        )
         self._stems = functools.lru_cache(maxsize=4096)(lambda i, analyzer: frozenset(analyzer.stems(self.text(i))))
 
     @property
@@ -267,6 +270,10 @@ class Index:
     def term_id(self, term: str) -> int:
         """Column of ``term`` in the matrix, or -1 (binary search, cached per worker)."""
         return self._term_id(term)
+
+    def sentence_terms(self, i: int, analyzer) -> list[frozenset[str]]:
+        """Terms of each sentence of passage ``i`` (parallel to :meth:`sentences`; cached)."""
+        return self._sentence_terms(i, analyzer)
 
     def stems(self, i: int, analyzer) -> frozenset[str]:
         """The stems of passage ``i``'s text (cached: answers look at the same top passages often)."""

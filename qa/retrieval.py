@@ -193,12 +193,14 @@ class Retriever:
             return None
         shared = np.bincount(np.concatenate(rows))
         candidates = np.flatnonzero(shared >= max(1, len(grams) // 3))
-        if candidates.size > 50:
-            candidates = candidates[np.argsort(-shared[candidates], kind="stable")[:50]]
+        if candidates.size > 20:  # the words sharing most trigrams are the only plausible ones
+            candidates = candidates[np.argsort(-shared[candidates], kind="stable")[:20]]
         limit = 1 if len(word) <= 8 else 2  # two edits on short words turn "france" into "frank"
         best: tuple[int, int, str] | None = None
         for row in candidates:
             candidate = index.words[int(row)]
+            if abs(len(candidate) - len(word)) > limit:
+                continue
             distance = edit_distance(word, candidate, transpositions=True)
             if distance <= limit:
                 key = (distance, -int(index.word_counts[row]), candidate)
@@ -370,11 +372,11 @@ class Retriever:
 
 def states_count(analyzer: Analyzer, query: Query, text: str) -> bool:
     """Whether ``text`` gives a figure for what a "how many" question counts ("147 reviews")."""
-    for pattern in (COUNTED_RE, COUNTED_AFTER_RE):
-        for match in pattern.finditer(text):
-            if set(analyzer.stems(match.group(1))) & query.counted:
-                return True
-    return False
+    for match in COUNTED_RE.finditer(text):
+        if set(analyzer.stems(match.group(1))) & query.counted:
+            return True
+    row = COUNTED_AFTER_RE.search(text[-80:])  # a table row ends with its figure
+    return bool(row and set(analyzer.stems(row.group(1))) & query.counted)
 
 
 def _trigrams(word: str) -> list[str]:
