@@ -52,6 +52,8 @@ class RetrievalConfig:
     ``number_boost``: score multiplier for passages with figures on quantity questions (1 = off).
     ``counted_boost``: on "how many X" questions, multiplier for the best ``rerank_depth``
     passages that state a figure for X ("147 serious case reviews"), 1 = off.
+    ``pool``: how many passages, best by length-normalised dot product, the other adjustments
+    are applied to (the rest cannot reach the top).
     ``coordination``: exponent of the coordination factor, the idf-weighted share of the
     question's own words that a passage contains (Lucene's "coord"); 0 = off. It stops a long
     passage that repeats two of the words from beating a short one that has them all.
@@ -67,6 +69,7 @@ class RetrievalConfig:
     title_weight: float = 0.25
     number_boost: float = 1.25
     counted_boost: float = 1.5
+    pool: int = 300
     coordination: float = 0.5
     rerank_depth: int = 50
     kind_weights: tuple[tuple[str, float], ...] = (("footnote", 0.6), ("heading", 0.7), ("caption", 0.8))
@@ -299,32 +302,54 @@ class Retriever:
         return query
 
     # -- scoring -------------------------------------------------------------------------
-    def scores(self, query: Query) -> np.ndarray:
-        """Score of every passage, shape ``(n_passages,)``, float32; zero where no term matches."""
+    def candidates(self, query: Query, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``config.pool`` passages for the question and their scores: ``(rows, scores)``.
+
+        Two stages, so the cost stays that of one pass over the question terms' posting lists:
+        one ``bincount`` gives every passage's dot product, divided by its (pivoted) length norm;
+        the best ``pool`` of those are then adjusted (coordination, title prior, figures). The
+        adjustments move a passage by a bounded factor, so a pool of hundreds loses nothing that
+        could reach the top ten. ``mask`` (boolean, per passage) excludes filtered-out passages.
+        """
         index = self.index
         n = index.n_passages
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         if query.empty:
-            return np.zeros(n, dtype=np.float32)
-        rows, weights = [], []
-        for j, w in query.weights.items():
-            r, d = index.column(j)
-            rows.append(r)
-            weights.append(d * np.float32(w))
-        scores = np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=n).astype(np.float32)
-        scores /= self._denominator
+            return empty
+        columns = list(query.weights)
+        postings = [index.column(j) for j in columns]
+        weighted = np.concatenate([d * np.float32(query.weights[j]) for j, (_, d) in zip(columns, postings)])
+        base = np.bincount(np.concatenate([r for r, _ in postings]), weights=weighted, minlength=n)
+        base /= self._denominator
+        if mask is not None:
+            base[~mask] = 0
+        pool = self.config.pool
+        rows = np.argpartition(-base, pool - 1)[:pool] if n > pool else np.arange(n)
+        rows = rows[base[rows] > 0]
+        if rows.size == 0:
+            return empty
+        scores = base[rows]
         if self.config.coordination > 0 and query.own:
-            rows = [index.column(j)[0] for j in query.own]
-            share = np.bincount(
-                np.concatenate(rows), weights=np.repeat(list(query.own.values()), [r.size for r in rows]), minlength=n
-            ) / sum(query.own.values())
-            scores *= (share ** self.config.coordination).astype(np.float32)
+            present = np.zeros(rows.size, dtype=np.float64)
+            for j, idf in query.own.items():
+                posting = index.column(j)[0]  # sorted row numbers
+                at = np.minimum(np.searchsorted(posting, rows), max(posting.size - 1, 0))
+                present += idf * (posting[at] == rows) if posting.size else 0
+            scores *= (present / sum(query.own.values())) ** self.config.coordination
         if self.config.title_weight > 0:
             doc_scores = self._title_scores(query)
             if doc_scores is not None:
-                scores *= 1 + self.config.title_weight * doc_scores[index.passage_doc]
+                scores *= 1 + self.config.title_weight * doc_scores[index.passage_doc[rows]]
         if query.wants_number and self.config.number_boost != 1:
-            scores[index.passage_numbers > 0] *= self.config.number_boost
-        return scores
+            scores[index.passage_numbers[rows] > 0] *= self.config.number_boost
+        return rows, scores
+
+    def scores(self, query: Query) -> np.ndarray:
+        """Scores as a full array, shape ``(n_passages,)``: the pool's scores, zero elsewhere."""
+        full = np.zeros(self.index.n_passages, dtype=np.float64)
+        rows, scores = self.candidates(query)
+        full[rows] = scores
+        return full
 
     def _title_scores(self, query: Query) -> np.ndarray | None:
         """Cosine of the question with each document's title and notes, shape ``(n_documents,)``."""
@@ -354,14 +379,11 @@ class Retriever:
     ) -> tuple[Query, list[Hit]]:
         """The ``top_k`` best passages for ``question``, best first (fewer if fewer match)."""
         query = self.analyse(question, history)
-        scores = self.scores(query)
-        mask = self.mask(filters)
-        if mask is not None:
-            scores = np.where(mask, scores, 0)
+        rows, scores = self.candidates(query, self.mask(filters))
         if query.counted and self.config.counted_boost != 1:
-            hits = self._rerank(query, top_hits(scores, max(top_k, self.config.rerank_depth)))
+            hits = self._rerank(query, top_hits(rows, scores, max(top_k, self.config.rerank_depth)))
             return query, hits[:top_k]
-        return query, top_hits(scores, top_k)
+        return query, top_hits(rows, scores, top_k)
 
     def _rerank(self, query: Query, hits: list[Hit]) -> list[Hit]:
         """Favour, among the best hits, passages that state a figure for what "how many" counts."""
@@ -384,13 +406,12 @@ def _trigrams(word: str) -> list[str]:
     return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
-def top_hits(scores: np.ndarray, k: int) -> list[Hit]:
-    """The ``k`` highest positive scores, best first (ties broken by reading order)."""
+def top_hits(rows: np.ndarray, scores: np.ndarray, k: int) -> list[Hit]:
+    """The ``k`` highest positive scores among ``rows``, best first (ties broken by reading order)."""
     positive = np.flatnonzero(scores > 0)
     if positive.size == 0:
         return []
     if positive.size > k:
-        part = np.argpartition(-scores[positive], k - 1)[:k]
-        positive = positive[part]
-    order = np.lexsort((positive, -scores[positive]))
-    return [Hit(int(positive[i]), float(scores[positive[i]])) for i in order]
+        positive = positive[np.argpartition(-scores[positive], k - 1)[:k]]
+    order = np.lexsort((rows[positive], -scores[positive]))
+    return [Hit(int(rows[positive[i]]), float(scores[positive[i]])) for i in order]

@@ -1,0 +1,1 @@
+"""Benchmark suite: synthetic corpus, in-process latency, HTTP load. See docs/performance.md."""
