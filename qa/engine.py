@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from qa.analysis import Analyzer
 from qa.answer import AnswerPolicy, compose
 from qa.index import Index, default_index_path, ensure_index
@@ -95,10 +97,8 @@ class Engine:
     # -- documents -----------------------------------------------------------------------
     def documents(self) -> list[dict]:
         """Every document's metadata with its passage count, in corpus order."""
-        counts = {}
-        for i in range(len(self.index.documents)):
-            counts[i] = int((self.index.passage_doc == i).sum())
-        return [dict(d, passages=counts[i]) for i, d in enumerate(self.index.documents)]
+        counts = np.bincount(self.index.passage_doc, minlength=len(self.index.documents))
+        return [dict(d, passages=int(counts[i])) for i, d in enumerate(self.index.documents)]
 
     def document(self, doc_id: str) -> dict | None:
         """A document's metadata and all its passages in reading order, or None if unknown."""
