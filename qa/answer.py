@@ -31,17 +31,17 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -3.413),
-        ("best_score", 0.182),
-        ("coverage", 0.917),
-        ("top_coverage", 2.478),
-        ("missing_specific", 0.505),
-        ("unknown_words", -0.385),
-        ("missing_number", -1.162),
-        ("sentence_coverage", 1.959),
-        ("bigram_coverage", 0.454),
+        ("bias", -2.948),
+        ("best_score", 0.048),
+        ("coverage", 0.617),
+        ("top_coverage", 2.259),
+        ("missing_specific", 0.605),
+        ("unknown_words", -1.331),
+        ("missing_number", -1.202),
+        ("sentence_coverage", 1.938),
+        ("bigram_coverage", 0.459),
     )
-    min_confidence: float = 0.300
+    min_confidence: float = 0.321
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3

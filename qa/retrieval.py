@@ -286,8 +286,8 @@ class Retriever:
             for term, count in Counter(terms).items():
                 j = self.index.term_id(term)
                 if j < 0:
-                    if source_text is text and " " not in term:
-                        query.unknown.append(term)
+                    if source_text is text and " " not in term and not query.equivalents.get(term):
+                        query.unknown.append(term)  # a word the reports never use (and no synonym of one)
                     continue
                 if " " in term:
                     weight_here = weight * self.config.bigram_weight

@@ -350,6 +350,89 @@ def test_plain_form_post_redirects_to_the_shareable_address(client):
     assert client.post("/", data={"q": "  "}).headers["Location"] == "/"
 
 
+def _controls(html):
+    """name -> value of the chat form's filter controls, and the option texts of each select."""
+    els = parse(html)
+    values, options, current = {}, {}, None
+    for tag, attrs in els.elements:
+        if tag == "select":
+            current = attrs["name"]
+            options[current] = []
+            values[current] = []
+        elif tag == "option" and current:
+            options[current].append(attrs["value"])
+            if "selected" in attrs:
+                values[current].append(attrs["value"])
+        elif tag == "input" and attrs.get("name") in ("date_from", "date_to"):
+            values[attrs["name"]] = attrs.get("value", "")
+    return values, options
+
+
+def test_chat_page_filters_by_year_and_shows_the_choice(client, engine):
+    dates = {d["doc_id"]: d["date"] for d in engine.documents()}
+    question = "child sexual abuse"
+    # without the filter older reports answer too, so the filter below has something to do
+    assert any(dates[p["doc_id"]] < "2024" for p in engine.ask(question)["passages"])
+    resp = client.get("/", query_string={"q": question, "date_from": "2024"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    els = parse(html)
+    cited = [urlsplit(a["href"]).path for t, a in els.elements if t == "a" and a.get("class") == "cite-title"]
+    assert cited and all(dates[path.rsplit("/", 1)[1]] >= "2024" for path in cited)
+    values, options = _controls(html)
+    assert values["date_from"] == "2024" and values["date_to"] == ""
+    assert values["publisher"] == [] and values["doc"] == []
+    assert ("details", {"id": "filters", "class": "filters", "open": None}) in els.elements
+    assert "Only: from 2024" in html, "the filter in effect is said in words"
+    assert '<p class="filter-note"><span class="filter-note-label">Only:</span> from 2024</p>' in html
+    # the select lists every publisher of the index once, after "All publishers"
+    publishers = sorted({d["publisher"] for d in engine.documents() if d["publisher"]}, key=str.casefold)
+    assert options["publisher"] == [""] + publishers
+    assert options["doc"][0] == "" and sorted(options["doc"][1:]) == sorted(dates)
+    # a publisher chosen in the shared URL is the selected option and only its reports answer
+    html = client.get("/", query_string={"q": question, "publisher": "Ofsted", "date_to": "2011"}).get_data(as_text=True)
+    values, _ = _controls(html)
+    assert values["publisher"] == ["Ofsted"] and values["date_to"] == "2011"
+    metas = [m for m in re.findall(r'<p class="cite-meta">([^<]*)</p>', html)]
+    assert metas and all(m.strip().startswith("Ofsted · ") for m in metas)
+    assert "Only: Ofsted, up to 2011" in html
+    # the links that start over keep the filters
+    new = [a["href"] for t, a in parse(html).elements if t == "a" and a.get("id") == "new-conversation"]
+    assert new == ["/?publisher=Ofsted&date_to=2011"]
+
+
+def test_chat_page_without_filters_keeps_the_disclosure_closed(client):
+    html = client.get("/", query_string={"q": FATHERS}).get_data(as_text=True)
+    els = parse(html)
+    assert ("details", {"id": "filters", "class": "filters"}) in els.elements
+    assert "filter-note" not in html and "Only:" not in html
+    for name, label in (("f-publisher", "Publisher"), ("f-doc", "Report"), ("f-from", "From year"),
+                        ("f-to", "To year")):
+        assert re.search(rf'<label for="{name}">{label}</label>', html), name
+    # filters alone preselect the form for the first question
+    html = client.get("/?publisher=Ofsted&date_from=2010").get_data(as_text=True)
+    values, _ = _controls(html)
+    assert values["publisher"] == ["Ofsted"] and values["date_from"] == "2010"
+    assert 'id="filter-summary" class="filter-summary">Only: Ofsted, from 2010</span>' in html
+
+
+def test_chat_page_bad_filter_is_shown_on_its_field(client):
+    resp = client.get("/", query_string={"q": FATHERS, "date_from": "24"})
+    assert resp.status_code == 400 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    els = parse(html)
+    field = next(a for t, a in els.elements if t == "input" and a.get("name") == "date_from")
+    assert field["value"] == "24" and field["aria-invalid"] == "true"
+    assert field["aria-describedby"].split()[0] == "filter-error"
+    assert re.search(r'<p id="filter-error" class="error" role="alert">From year must be a year like 2024', html)
+    assert ("details", {"id": "filters", "class": "filters", "open": None}) in els.elements
+    q = next(a for t, a in els.elements if t == "input" and a.get("name") == "q")
+    assert q["value"] == FATHERS and "aria-invalid" not in q
+    # a plain form post keeps the filters in the address it redirects to
+    resp = client.post("/", data={"q": FATHERS, "publisher": "Ofsted", "date_from": "", "doc": ""})
+    assert resp.headers["Location"] == "/?q=What+did+reviews+find+about+fathers?&publisher=Ofsted"
+
+
 def test_body_size_limit_is_exact(make_app):
     c = make_app(QA_MAX_BODY_BYTES="1000").test_client()
     def body(n):

@@ -71,6 +71,11 @@ def card_meta(p) -> str:
     return " · ".join(b for b in bits if b)
 
 
+def metas_of(locator):
+    """The meta line of every source card, also of the folded "other passages"."""
+    return [m.strip() for m in locator.locator(".cite-meta").all_text_contents()]
+
+
 def ask_in_chat(page, question):
     count = page.locator("article.turn").count()
     page.fill("#q", question)
@@ -197,6 +202,75 @@ def test_errors_are_shown_and_the_question_kept(page, server):
     assert len(page.input_value("#q")) == 502
 
 
+CSA = "child sexual abuse"
+
+
+def test_filter_by_publisher_asks_only_its_reports(page, server, engine):
+    # unfiltered, this question is answered from a report that is not Ofsted's
+    assert any(p["publisher"] != "Ofsted" for p in engine.ask(CSA)["passages"])
+    page.goto(server.base + "/")
+    assert not page.locator("#f-publisher").is_visible(), "the filters start folded away"
+    assert not page.locator("#filter-summary").is_visible()
+    page.locator("#filters > summary").click()
+    assert page.locator("#f-publisher").is_visible()
+    options = page.locator("#f-publisher option").all_inner_texts()
+    assert options[0] == "All publishers" and "Ofsted" in options and len(options) == len(set(options))
+    page.select_option("#f-publisher", "Ofsted")
+    assert page.locator("#filter-summary").inner_text() == "Only: Ofsted"
+    assert page.locator("#clear-filters").is_visible()
+    with page.expect_request(lambda r: r.url.endswith("/api/ask") and r.method == "POST") as req:
+        turn = ask_in_chat(page, CSA)
+    assert json.loads(req.value.post_data) == {"question": CSA, "history": [], "filters": {"publisher": "Ofsted"}}
+    turn.locator(".answer-text").wait_for()
+    metas = metas_of(turn)
+    assert metas and all(m.startswith("Ofsted \u00b7 ") for m in metas), metas
+    assert turn.locator(".filter-note").inner_text() == "Only: Ofsted"
+    assert parse_qs(urlsplit(page.url).query) == {"q": [CSA], "publisher": ["Ofsted"]}
+    # a follow-up keeps the filter; a year narrows it further
+    page.fill("#f-from", "2011")
+    assert page.locator("#filter-summary").inner_text() == "Only: Ofsted, from 2011"
+    with page.expect_request(lambda r: r.url.endswith("/api/ask") and r.method == "POST") as req:
+        second = ask_in_chat(page, "what about babies?")
+    assert json.loads(req.value.post_data)["filters"] == {"publisher": "Ofsted", "date_from": "2011"}
+    second.locator(".filter-note").wait_for()
+    metas = metas_of(second)
+    assert metas and all(m.startswith("Ofsted \u00b7 2011") for m in metas), metas
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["what about babies?"], "h": [CSA],
+                                                  "publisher": ["Ofsted"], "date_from": ["2011"]}
+    # the shareable address renders the same filters on the server, the disclosure open
+    page.reload()
+    assert page.locator("#f-publisher").is_visible()
+    assert page.input_value("#f-publisher") == "Ofsted" and page.input_value("#f-from") == "2011"
+    assert page.locator("#filter-summary").inner_text() == "Only: Ofsted, from 2011"
+    metas = metas_of(page.locator("#conversation"))
+    assert metas and all(m.startswith("Ofsted \u00b7 2011") for m in metas), metas
+    # clearing the filters: the next question is asked of every report
+    page.click("#clear-filters")
+    assert page.input_value("#f-publisher") == "" and page.input_value("#f-from") == ""
+    assert not page.locator("#filter-summary").is_visible()
+    with page.expect_request(lambda r: r.url.endswith("/api/ask") and r.method == "POST") as req:
+        ask_in_chat(page, CSA)
+    assert "filters" not in json.loads(req.value.post_data)
+    assert "publisher" not in parse_qs(urlsplit(page.url).query)
+
+
+def test_a_bad_year_is_caught_before_asking(page, server):
+    page.goto(server.base + "/")
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/api/ask") else None)
+    page.locator("#filters > summary").click()
+    page.fill("#f-to", "24")
+    page.locator("#filters > summary").click()  # folded away again: the check must still find it
+    page.fill("#q", FATHERS)
+    page.press("#q", "Enter")
+    page.wait_for_selector("#status.is-error")
+    assert page.locator("#filters").evaluate("d => d.open")
+    assert page.evaluate("document.activeElement.id") == "f-to"
+    assert "like 2024" in page.text_content("#status")
+    page.wait_for_timeout(200)
+    assert asked == [] and page.locator("article.turn").count() == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Without JavaScript
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +295,26 @@ def test_chat_works_without_javascript(browser, server):
         page.wait_for_url(re.compile(r".*/doc/.*#.*"))
         anchor = urlsplit(page.url).fragment
         assert page.locator(f"#{anchor}").evaluate("el => getComputedStyle(el).backgroundColor") == TARGET_BG
+    finally:
+        ctx.close()
+
+
+def test_filters_work_without_javascript(browser, server):
+    ctx = browser.new_context(java_script_enabled=False)
+    try:
+        page = ctx.new_page()
+        page.goto(server.base + "/")
+        page.locator("#filters > summary").click()
+        page.select_option("#f-publisher", "Ofsted")
+        page.fill("#f-from", "2011")
+        page.fill("#q", CSA)
+        page.press("#q", "Enter")
+        page.wait_for_url(re.compile(r".*\?q=child.*"))
+        query = parse_qs(urlsplit(page.url).query)
+        assert query == {"q": [CSA], "publisher": ["Ofsted"], "date_from": ["2011"]}
+        metas = metas_of(page.locator("#conversation"))
+        assert metas and all(m.startswith("Ofsted \u00b7 2011") for m in metas)
+        assert page.locator("#filter-summary").inner_text() == "Only: Ofsted, from 2011"
     finally:
         ctx.close()
 
@@ -304,6 +398,8 @@ def test_answer_card_renders_in_an_iframe_without_javascript(browser, server, al
 # ---------------------------------------------------------------------------------------------
 
 AXE_PAGES = ["/", "/?q=What+did+reviews+find+about+fathers%3F",
+             "/?q=child+sexual+abuse&publisher=Ofsted&date_from=2011",  # the filters open and in use
+             "/?q=child+sexual+abuse&date_to=24",  # a filter in error
              "/?q=How+much+did+the+council+spend+on+parking+permits+in+Leeds%3F",
              f"/doc/{DOC}#p-62", "/docs", "/embed", "/embed/answer?q=fathers", "/doc/no-such-report"]
 
@@ -333,6 +429,15 @@ def test_accessibility_scan(page, server, allowed_host):
     found = serious(axe.run(page))
     if found:
         problems["/ after asking"] = found
+    # the filter disclosure opened by hand, a publisher chosen and asked with
+    page.goto(server.base + "/")
+    page.locator("#filters > summary").click()
+    page.select_option("#f-publisher", "Ofsted")
+    assert page.locator("#f-publisher").is_visible() and page.locator("#clear-filters").is_visible()
+    ask_in_chat(page, CSA).locator(".filter-note").wait_for()
+    found = serious(axe.run(page))
+    if found:
+        problems["/ with the filters open"] = found
     page.goto(allowed_host.origin + "/")
     widget = page.locator("[data-qa-widget]")
     widget.locator("input").fill(FATHERS)
@@ -348,7 +453,8 @@ def test_readable_on_a_phone(browser, server):
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     try:
         page = ctx.new_page()
-        for path in ["/?q=What+did+reviews+find+about+fathers%3F", f"/doc/{DOC}", "/docs"]:
+        for path in ["/?q=What+did+reviews+find+about+fathers%3F", f"/doc/{DOC}", "/docs",
+                     "/?q=child+sexual+abuse&publisher=Ofsted&date_from=2011&doc=" + DOC]:
             page.goto(server.base + path)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 360, f"{path} scrolls sideways ({width}px)"

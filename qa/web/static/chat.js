@@ -1,4 +1,5 @@
-/* The chat page: ask without reloading, keep a shareable /?q=...&h=... address. */
+/* The chat page: ask without reloading, keep a shareable /?q=...&h=... address (with the
+   "Filter reports" choices as &publisher=&date_from=&date_to=&doc=, sent to /api/ask as "filters"). */
 (function () {
   "use strict";
   if (!window.QA) return;

@@ -184,11 +184,16 @@
     return frag;
   }
 
-  function renderTurn(number, question, result, opts) {
+  /* note: the filters the answer was limited to ("Ofsted, from 2024"), or "" */
+  function renderTurn(number, question, result, opts, note) {
     var art = el("article", { class: "turn", id: "turn-" + number, "data-question": question,
       "aria-labelledby": "turn-" + number + "-q" }, [
       el("h2", { class: "question", id: "turn-" + number + "-q" }, [visuallyHidden("Question: "), question])
     ]);
+    if (note) {
+      art.appendChild(el("p", { class: "filter-note" }, [el("span", { class: "filter-note-label" }, ["Only:"]),
+        " " + note]));
+    }
     art.appendChild(renderAnswer(result, question, "t" + number, opts));
     return art;
   }
@@ -199,11 +204,65 @@
       return "Too many questions in a short time. Please try again" +
         (wait && /^\d+$/.test(wait) ? " in " + wait + " seconds." : " in a moment.");
     }
+    if (body && body.error && body.error.code === "invalid_date") {
+      return "Write the years of the filter like 2024 (or a month like 2024-03, or a day like 2024-03-08).";
+    }
     if (body && body.error && typeof body.error.message === "string") {
       var m = body.error.message;
       return m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
     }
     return "Something went wrong (" + status + "). Please try again.";
+  }
+
+  var FILTER_NAMES = ["publisher", "date_from", "date_to"];
+
+  /* The filters of the form's "Filter reports" disclosure, shaped as /api/ask wants them:
+   * {publisher, date_from, date_to, doc (an id, or a list of ids)}; null when none is set. */
+  function readFilters(form) {
+    if (!form.querySelector("#filters")) return null;
+    var data = new FormData(form);
+    var out = {};
+    FILTER_NAMES.forEach(function (name) {
+      var value = String(data.get(name) || "").trim();
+      if (value) out[name] = value;
+    });
+    var docs = data.getAll("doc").map(String).filter(Boolean);
+    if (docs.length === 1) out.doc = docs[0];
+    else if (docs.length > 1) out.doc = docs;
+    return Object.keys(out).length ? out : null;
+  }
+
+  /* "Ofsted, from 2024" - the same wording as filter_summary in qa/web/chat.py. */
+  function filterText(form, f) {
+    if (!f) return "";
+    var bits = [];
+    if (Array.isArray(f.doc)) {
+      bits.push(f.doc.length + " reports");
+    } else if (f.doc) {
+      var title = f.doc;
+      var select = form.querySelector("select[name=doc]");
+      Array.prototype.forEach.call(select ? select.options : [], function (o) {
+        if (o.value === f.doc) title = o.textContent;
+      });
+      bits.push(title);
+    }
+    if (f.publisher) bits.push(f.publisher);
+    if (f.date_from && f.date_to) {
+      bits.push(f.date_from === f.date_to ? "in " + f.date_from : "from " + f.date_from + " to " + f.date_to);
+    } else if (f.date_from) {
+      bits.push("from " + f.date_from);
+    } else if (f.date_to) {
+      bits.push("up to " + f.date_to);
+    }
+    return bits.join(", ");
+  }
+
+  function appendFilters(params, f) {
+    if (!f) return;
+    if (f.publisher) params.append("publisher", f.publisher);
+    if (f.date_from) params.append("date_from", f.date_from);
+    if (f.date_to) params.append("date_to", f.date_to);
+    [].concat(f.doc || []).forEach(function (d) { params.append("doc", d); });
   }
 
   /* The chat controller: progressive enhancement of the plain GET form. */
@@ -231,6 +290,38 @@
     });
     var turnCount = questions.length;
     var busy = false;
+    var filterBox = document.getElementById("filters");
+    var filterSummary = document.getElementById("filter-summary");
+    var clearFilters = document.getElementById("clear-filters");
+    var sentFilters = readFilters(form);  // the filters of the conversation on the page (its URL)
+
+    function showFilters() {
+      if (!filterBox) return;
+      var f = readFilters(form) || {};
+      Array.prototype.forEach.call(filterBox.querySelectorAll("input"), function (i) {
+        if (!i.validity.valid) delete f[i.name];  // a half-typed year is not a filter yet
+      });
+      var text = filterText(form, Object.keys(f).length ? f : null);
+      if (filterSummary) {
+        filterSummary.textContent = text ? "Only: " + text : "";
+        filterSummary.hidden = !text;
+      }
+      if (clearFilters) clearFilters.hidden = !text;
+    }
+
+    /* An invalid filter (a year like "24") is shown on its field, and nothing is asked. */
+    function checkFilters() {
+      if (!filterBox) return true;
+      var bad = Array.prototype.filter.call(filterBox.querySelectorAll("input, select"), function (x) {
+        return !x.checkValidity();
+      })[0];
+      if (!bad) return true;
+      filterBox.open = true;
+      setStatus("Write the years of the filter like 2024.", true);
+      bad.focus();
+      if (bad.reportValidity) bad.reportValidity();
+      return false;
+    }
 
     function setStatus(text, isError) {
       status.textContent = text || "";
@@ -238,12 +329,14 @@
     }
 
     function shareUrl() {
-      if (!questions.length) return home;
-      var last = questions[questions.length - 1];
       var params = new URLSearchParams();
-      params.append("q", last);
-      questions.slice(0, -1).slice(-maxHistory).forEach(function (h) { params.append("h", h); });
-      return home + "?" + params.toString();
+      if (questions.length) {
+        params.append("q", questions[questions.length - 1]);
+        questions.slice(0, -1).slice(-maxHistory).forEach(function (h) { params.append("h", h); });
+      }
+      appendFilters(params, sentFilters);
+      var query = params.toString();
+      return query ? home + "?" + query : home;
     }
 
     function syncHistoryFields() {
@@ -272,9 +365,12 @@
         return;
       }
       if (busy) return;
+      if (!checkFilters()) return;
       setBusy(true);
       setStatus("Searching the reports\u2026");
+      var filters = readFilters(form);
       var body = { question: question, history: questions.slice(-maxHistory) };
+      if (filters) body.filters = filters;
       fetch(api, {
         method: "POST",
         credentials: "same-origin",
@@ -288,8 +384,9 @@
           }
           questions.push(question);
           turnCount += 1;
+          sentFilters = filters;
           if (empty) empty.hidden = true;
-          var turn = renderTurn(turnCount, question, data, render);
+          var turn = renderTurn(turnCount, question, data, render, filterText(form, filters));
           conversation.appendChild(turn);
           input.value = "";
           syncHistoryFields();
@@ -318,7 +415,8 @@
       input.value = "";
       syncHistoryFields();
       setStatus("New conversation started.");
-      if (opts.pushState && window.history && history.pushState) history.pushState({ qa: true }, "", home);
+      sentFilters = readFilters(form);  // the filters stay set for the next conversation
+      if (opts.pushState && window.history && history.pushState) history.pushState({ qa: true }, "", shareUrl());
       input.focus();
     }
 
@@ -351,6 +449,31 @@
         }
       }
     });
+    if (filterBox) {
+      filterBox.addEventListener("change", showFilters);
+      filterBox.addEventListener("input", showFilters);
+      // the browser's own check of the year fields (on Enter): open the disclosure so it can point there
+      filterBox.addEventListener("invalid", function () {
+        filterBox.open = true;
+        setStatus("Write the years of the filter like 2024.", true);
+      }, true);
+    }
+    if (clearFilters) {
+      clearFilters.addEventListener("click", function () {
+        Array.prototype.forEach.call(filterBox.querySelectorAll("select"), function (s) {
+          s.multiple = false;
+          s.removeAttribute("size");
+          s.value = "";
+        });
+        Array.prototype.forEach.call(filterBox.querySelectorAll("input"), function (i) {
+          i.value = "";
+          i.removeAttribute("aria-invalid");
+        });
+        showFilters();
+        setStatus("Filters cleared: the next answer uses every report.");
+        filterBox.querySelector("select, input").focus();
+      });
+    }
     if (newConv) {
       newConv.addEventListener("click", function (ev) {
         ev.preventDefault();
@@ -361,6 +484,12 @@
       window.addEventListener("popstate", function () { window.location.reload(); });
     }
     syncHistoryFields();
+    showFilters();
+    // A filtered conversation comes without autofocus: on a small screen its open filters unstick
+    // the composer, and autofocus would scroll past the answers to it. Focus it without scrolling.
+    if (questions.length && (!document.activeElement || document.activeElement === document.body)) {
+      input.focus({ preventScroll: true });
+    }
     return { ask: ask, reset: reset };
   }
 
@@ -374,6 +503,8 @@
     highlightTerms: highlightTerms,
     answerSegments: answerSegments,
     renderTurn: renderTurn,
+    readFilters: readFilters,
+    filterText: filterText,
     mountChat: mountChat
   };
 })();
