@@ -75,6 +75,8 @@ def _read_table(name: str) -> list[tuple[str, str]]:
 
 def fold(text: str) -> str:
     """Unicode-fold and lower-case ``text`` (quotes, dashes, spaces, accents)."""
+    if text.isascii():  # the common case: only "&" needs folding (str.translate is slow)
+        return text.replace("&", " and ").lower()
     text = text.translate(_FOLD)
     if not text.isascii():  # accents: "Climbié" -> "climbie"; other non-Latin marks are dropped
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
