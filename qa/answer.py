@@ -183,6 +183,15 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer) ->
     return True
 
 
+def highlight_stems(query: Query) -> frozenset[str]:
+    """Stems worth highlighting in a passage: the question's own words (typos corrected) and
+    their thesaurus equivalents ("mums" highlights "mothers")."""
+    own = {t for t in query.terms if " " not in t}
+    for stem in list(own):
+        own |= query.equivalents.get(stem, set())
+    return frozenset(own)
+
+
 def compose(
     question: str,
     query: Query,
@@ -194,10 +203,12 @@ def compose(
 ) -> dict:
     """The result object: question, answer (or None), status, sentences and cited passages."""
     policy = policy or AnswerPolicy()
+    wanted = highlight_stems(query)
     passages = []
     for rank, hit in enumerate(hits[:top_k], start=1):
         passage = index.passage(hit.row)
-        passages.append({"rank": rank, **passage, "score": round(hit.score, 4)})
+        spans = [[s, e] for s, e, stems in index.word_stems(hit.row, analyzer) if stems & wanted]
+        passages.append({"rank": rank, **passage, "score": round(hit.score, 4), "highlights": spans})
     signals = evidence_signals(query, hits, index, analyzer, policy.evidence_passages)
     confidence = policy.confidence(signals) if hits else 0.0
     sentences: list[dict] = []

@@ -167,6 +167,7 @@ def build_index(
 
 _NUMBER_RE = re.compile(r"\b\d[\d,.]*%?")
 _PLAIN_WORD_RE = re.compile(r"\b[a-z]{3,}\b")
+_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 def _tfidf(tf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -260,6 +261,12 @@ class Index:
         self._sentence_terms = functools.lru_cache(maxsize=4096)(
             lambda i, analyzer: [frozenset(analyzer.terms(self.text(i)[a:b])) for a, b in self.sentences(i)]
         )
+        self._word_stems = functools.lru_cache(maxsize=4096)(
+            lambda i, analyzer: [
+                (m.start(), m.end(), frozenset(analyzer.stems(m.group())))
+                for m in _WORD_RE.finditer(self.text(i))
+            ]
+        )
         self._stems = functools.lru_cache(maxsize=4096)(lambda i, analyzer: frozenset(analyzer.stems(self.text(i))))
 
     @property
@@ -270,6 +277,10 @@ class Index:
     def term_id(self, term: str) -> int:
         """Column of ``term`` in the matrix, or -1 (binary search, cached per worker)."""
         return self._term_id(term)
+
+    def word_stems(self, i: int, analyzer) -> list[tuple[int, int, frozenset[str]]]:
+        """``(start, end, stems)`` of every word of passage ``i``'s text (cached), for highlighting."""
+        return self._word_stems(i, analyzer)
 
     def sentence_terms(self, i: int, analyzer) -> list[frozenset[str]]:
         """Terms of each sentence of passage ``i`` (parallel to :meth:`sentences`; cached)."""

@@ -255,7 +255,7 @@ class Retriever:
         if self.config.typo_correction:
             fixed = []
             for w in words:
-                if w not in STOP_WORDS and not self._known(w):
+                if w not in STOP_WORDS and (w,) not in self.thesaurus and not self._known(w):
                     c = self.correct(w)
                     if c:
                         query.corrections[w] = c
