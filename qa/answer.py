@@ -31,17 +31,17 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -2.948),
-        ("best_score", 0.048),
-        ("coverage", 0.617),
-        ("top_coverage", 2.259),
-        ("missing_specific", 0.605),
-        ("unknown_words", -1.331),
+        ("bias", -2.975),
+        ("best_score", 0.065),
+        ("coverage", 0.650),
+        ("top_coverage", 2.249),
+        ("missing_specific", 0.587),
+        ("unknown_words", -1.295),
         ("missing_number", -1.202),
-        ("sentence_coverage", 1.938),
-        ("bigram_coverage", 0.459),
+        ("sentence_coverage", 1.949),
+        ("bigram_coverage", 0.458),
     )
-    min_confidence: float = 0.321
+    min_confidence: float = 0.320
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
@@ -167,7 +167,19 @@ def choose_sentences(
     return [{"text": c[3], "citations": [c[1]]} for c in chosen]
 
 
-def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer) -> bool:
+def _scope(sentences: list[dict], passages: list[dict], index: Index) -> str:
+    """What the cited passages are about beyond their own words: their text, section, and their
+    report's title, notes and date (a "2009-10" question is answered by the 2009-10 report)."""
+    notes = {d["doc_id"]: d.get("notes") or "" for d in index.documents}
+    cited = {c for s in sentences for c in s["citations"]}
+    parts = []
+    for p in passages:
+        if p["rank"] in cited:
+            parts += [p["text"], p.get("section") or "", p["title"], p.get("date") or "", notes.get(p["doc_id"], "")]
+    return " ".join(parts)
+
+
+def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, scope: str = "") -> bool:
     """Whether the chosen sentences are the kind of thing the question asks for.
 
     A "how many X" question needs a sentence that states a figure for X ("147 serious case
@@ -176,11 +188,31 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer) ->
     did the Munro review make?") would otherwise get a confident wrong answer.
     """
     texts = [s["text"] for s in sentences]
+    joined = " ".join(texts)
+    # A year the question asks about ("in 2011-12") must be in the answer or in what its passages
+    # are about (their report's title, notes, date): a passage about another period is not an
+    # answer, however well it matches otherwise.
+    years = set(_YEAR_RE.findall(" ".join(analyzer.words(query.text))))
+    if years and not years <= set(_YEAR_RE.findall(" ".join(analyzer.words(joined + " " + scope)))):
+        return False
+    if query.asks_who and not _new_names(query.text, joined):
+        return False
     if query.counted:
         return any(states_count(analyzer, query, t) for t in texts)
     if query.wants_number:
         return any(NUMBER_WORD_RE.search(t) for t in texts)
     return True
+
+
+_YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+_NAME_RE = re.compile(r"\b([A-Z][a-z’']+(?:\s+(?:of\s+)?[A-Z][a-z’']+)+)")  # two or more capitalised words
+
+
+def _new_names(question: str, answer: str) -> bool:
+    """Whether the answer names someone or something (capitalised words mid-sentence) that the
+    question did not already name: what a "who" question needs."""
+    asked = set(re.findall(r"[a-z’']+", question.lower())) | {"the", "of", "a"}
+    return any(not set(name.lower().split()) <= asked for name in _NAME_RE.findall(answer))
 
 
 def highlight_stems(query: Query) -> frozenset[str]:
@@ -214,7 +246,7 @@ def compose(
     sentences: list[dict] = []
     if hits and confidence >= policy.min_confidence:
         sentences = [s for s in choose_sentences(question, query, hits, index, analyzer, policy) if s["citations"][0] <= len(passages)]
-        if policy.check_answer_type and not answers_the_type(query, sentences, analyzer):
+        if policy.check_answer_type and not answers_the_type(query, sentences, analyzer, _scope(sentences, passages, index)):
             sentences = []
     answer = " ".join(f"{s['text']} [{s['citations'][0]}]" for s in sentences) or None
     return {

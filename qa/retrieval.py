@@ -34,6 +34,7 @@ _FIGURE = r"(?:\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|elev
 COUNTED_RE = re.compile(rf"\b{_FIGURE}(?=\s+((?:[\w’'-]+\s+){{0,3}}[\w’'-]+))", re.I)  # lookahead: matches may overlap
 # A table row's label and the figure that ends it: "Natural causes 9".
 COUNTED_AFTER_RE = re.compile(rf"((?:[\w’'-]+\s+){{0,3}}[\w’'-]+)\**\s+\d[\d,.]*%?\**\s*$")
+WHO_RE = re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|chairs|leads|wrote|said)\b", re.I)
 QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
 
 
@@ -137,6 +138,7 @@ class Query:
     unknown: list[str] = field(default_factory=list)
     wants_number: bool = False
     text: str = ""
+    asks_who: bool = False
     own: dict[int, float] = field(default_factory=dict)  # the question's own unigram columns -> idf
     counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
@@ -250,7 +252,7 @@ class Retriever:
 
     def analyse(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
         """Weighted query terms: sublinear tf x idf, L2-normalised over all sources."""
-        query = Query(wants_number=bool(QUANTITY_RE.search(question)))
+        query = Query(wants_number=bool(QUANTITY_RE.search(question)), asks_who=bool(WHO_RE.search(question)))
         words = self.analyzer.words(question)
         if self.config.typo_correction:
             fixed = []

@@ -1,4 +1,4 @@
-"""Shared pieces of the web layer: settings, request validation, result decoration, highlighting.
+"""Shared pieces of the web layer: settings, request validation, result decoration, highlight segments.
 
 Nothing here renders HTML: pages go through Jinja (autoescaping on), the API through JSON.
 """
@@ -377,55 +377,34 @@ def cfg_log_questions() -> bool:
 
 
 # ---------------------------------------------------------------------------
-# Highlighting the question's words in a passage (data only; templates/JS make <mark>)
+# Highlighting: the engine's spans of the question's words (data only; templates/JS make <mark>)
 # ---------------------------------------------------------------------------
 
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had has
-have having he her here hers him his how i if in into is it its itself just me more most my no nor
-not of off on once only or other our out over own same she should so some such than that the their
-them then there these they this those through to too under until up very was we were what when where
-which while who whom why will with would you your yours said say says tell told report reports
-review reviews find found about many much
-""".split())
-
-_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ings", "ing", "ies", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
+def highlight_segments(text: str | None, spans: Any) -> list[tuple[str, bool]]:
+    """Split text into (segment, is_match) pairs, a match for each of the engine's highlight spans.
 
-
-def highlight_terms(question: str) -> list[str]:
-    """Lower-cased stems of the question's content words, longest first."""
-    terms = set()
-    for m in _WORD_RE.finditer(question or ""):
-        w = m.group(0).lower()
-        if len(w) < 3 or w in STOPWORDS:
-            continue
-        terms.add(_stem(w))
-    return sorted(terms, key=lambda t: (-len(t), t))
-
-
-def highlight_segments(text: str, question: str) -> list[tuple[str, bool]]:
-    """Split text into (segment, is_match) pairs: a match is a word starting with a question term."""
-    terms = highlight_terms(question)
-    text = text or ""
-    if not terms:
-        return [(text, False)] if text else []
+    ``spans`` is a passage's ``highlights``: ``[start, end)`` character offsets into ``text``,
+    sorted and not overlapping. A span that is not a pair of ints, falls outside the text, is empty,
+    or starts before the previous kept span ends is ignored, so the text always comes out whole,
+    once, in order.
+    """
+    text = "" if text is None else str(text)
     segments: list[tuple[str, bool]] = []
     pos = 0
-    for m in _WORD_RE.finditer(text):
-        word = m.group(0).lower()
-        if any(word.startswith(t) for t in terms):
-            if m.start() > pos:
-                segments.append((text[pos:m.start()], False))
-            segments.append((m.group(0), True))
-            pos = m.end()
+    for span in spans if isinstance(spans, (list, tuple)) else ():
+        if not isinstance(span, (list, tuple)) or len(span) != 2 or not all(map(_is_int, span)):
+            continue
+        start, end = span
+        if not pos <= start < end <= len(text):
+            continue
+        if start > pos:
+            segments.append((text[pos:start], False))
+        segments.append((text[start:end], True))
+        pos = end
     if pos < len(text):
         segments.append((text[pos:], False))
     return segments

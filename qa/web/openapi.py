@@ -175,6 +175,15 @@ def spec(cfg: dict[str, Any], script_root: str = "") -> dict[str, Any]:
                         "score": {"type": "number", "nullable": True},
                         "start": {"type": "integer", "nullable": True},
                         "end": {"type": "integer", "nullable": True},
+                        "highlights": {
+                            "type": "array",
+                            "description": "[start, end) character (code point) spans of `text` holding the "
+                                           "question's words as the engine's analyzer sees them (stems, "
+                                           "British/American spellings, abbreviations, equivalents), sorted "
+                                           "and not overlapping. Only on the passages of an answer.",
+                            "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                      "items": {"type": "integer", "minimum": 0}},
+                        },
                         "url": {"type": "string", "format": "uri",
                                 "description": "Absolute link to the passage in the document viewer"},
                     },

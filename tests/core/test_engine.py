@@ -88,3 +88,22 @@ def test_documents_and_document(engine):
     assert doc["title"].startswith("Learning lessons from serious case reviews")
     assert [p["anchor"] for p in doc["passages"]][:1] and "p-35" in [p["anchor"] for p in doc["passages"]]
     assert engine.document("no-such-doc") is None
+
+
+def test_another_years_figures_are_refused_not_answered_from_the_wrong_year(engine):
+    assert engine.ask("how many serious case reviews did ofsted evaluate in 2011-12?")["answer"] is None
+    result = engine.ask("what were the six main messages from the 2009-10 reviews")
+    assert result["answer"] and "six main messages" in result["answer"]  # the year scopes the 2009-10 report
+
+
+def test_who_questions_need_a_name_the_question_did_not_give(engine):
+    assert engine.ask("who chairs the child safeguarding practice review panel")["answer"] is None
+    result = engine.ask("who is ofsted's national director for social care quoted about children's homes?")
+    assert result["answer"] and "Yvette Stanley" in result["answer"]
+
+
+def test_highlights_mark_the_question_words_as_the_analyzer_sees_them(engine):
+    result = engine.ask("what did reviews find about mums and dads?")
+    marked = {p["text"][s:e].lower() for p in result["passages"] for s, e in p["highlights"]}
+    assert {"mother", "father"} & {w.rstrip("s") for w in marked}
+    assert not {"day", "days"} & marked  # "dads" is a thesaurus word, not a typo for "days"

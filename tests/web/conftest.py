@@ -33,6 +33,30 @@ XSS_TEXT = """Zebrafinch protocol
 """
 FAST_RATE = "100000 per minute"
 
+# Questions whose words the engine matches in other forms; the pages must mark what the engine marks.
+MUMS_AND_DADS = "what did reviews find about mums and dads?"  # thesaurus: mums -> mothers, dads -> fathers
+BEHAVIOR = "How was the behavior of parents described?"  # American spelling; the reports write behaviour
+
+# A passage text with hostile markup and characters outside the BMP (two code points, four UTF-16
+# units, before the first highlight), and highlight spans some of which are broken.
+MARKED_TEXT = ('\U0001F476\U0001F3FD Mums <img src=x onerror="window.__xss=(window.__xss||0)+1"> and dads '
+               '\U0001D4B3 <script>window.__xss=(window.__xss||0)+1</script> behaviour.')
+
+
+def _span(word: str) -> list[int]:
+    start = MARKED_TEXT.index(word)
+    return [start, start + len(word)]
+
+
+MARKED_SPANS = [
+    _span("Mums"), [True, 5], [1.0, 2.0], ["3", "7"], [4], None, "3,7", [2, 1], [-1, 3],
+    _span("<img src"),  # a span may cut through markup: it is still only text
+    _span("dads"), [_span("dads")[0] + 1, _span("dads")[1] + 2],  # overlaps the one before
+    _span("<script>window"), _span("behaviour"), [0, 2],  # out of order
+    [0, len(MARKED_TEXT) + 1], [len(MARKED_TEXT), len(MARKED_TEXT) + 1],
+]
+MARKED_WORDS = ["Mums", "<img src", "dads", "<script>window", "behaviour"]
+
 
 def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -2,64 +2,37 @@
  *
  * Everything that comes from a question or from a report is put into the page as text nodes
  * (textContent / createTextNode), never as markup. Highlighting builds <mark> elements around
- * text nodes. The same rules as qa/web/core.py decide which words are highlighted.
+ * text nodes. The words to highlight come from the engine: each passage's `highlights`, the
+ * [start, end) spans of its text that hold the question's words (qa/web/core.py uses the same spans).
  */
 (function () {
   "use strict";
 
-  var STOPWORDS = new Set((
-    "a about above after again against all also am an and any are as at be because been before being " +
-    "below between both but by can could did do does doing down during each few for from further had has " +
-    "have having he her here hers him his how i if in into is it its itself just me more most my no nor " +
-    "not of off on once only or other our out over own same she should so some such than that the their " +
-    "them then there these they this those through to too under until up very was we were what when where " +
-    "which while who whom why will with would you your yours said say says tell told report reports " +
-    "review reviews find found about many much").split(/\s+/));
-  var WORD = /[\p{L}\p{N}]+(?:['\u2019][\p{L}\p{N}]+)*/gu;
   var MARKER = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
-  var SUFFIXES = ["ings", "ing", "ies", "es", "ed", "s"];
 
-  function stem(word) {
-    for (var i = 0; i < SUFFIXES.length; i++) {
-      var s = SUFFIXES[i];
-      if (word.length - s.length >= 4 && word.slice(-s.length) === s) return word.slice(0, -s.length);
-    }
-    return word;
-  }
-
-  function highlightTerms(question) {
-    var seen = new Set();
-    var m;
-    WORD.lastIndex = 0;
-    while ((m = WORD.exec(question || "")) !== null) {
-      var w = m[0].toLowerCase();
-      if (w.length < 3 || STOPWORDS.has(w)) continue;
-      seen.add(stem(w));
-    }
-    return Array.from(seen);
-  }
-
-  /* A fragment of text nodes with <mark> around words that start with a question term. */
-  function highlight(text, question) {
+  /* A fragment of text nodes with <mark> around the spans of `spans` (a passage's highlights).
+   * The engine counts characters as code points, so the text is cut by code point, not by UTF-16
+   * unit. Spans that are not integer pairs inside the text, in order and not overlapping, are
+   * ignored: the text always comes out whole, once, in order. */
+  function highlight(text, spans) {
     var frag = document.createDocumentFragment();
-    text = text || "";
-    var terms = highlightTerms(question);
+    var chars = Array.from(String(text || ""));
     var pos = 0;
-    var m;
-    if (terms.length) {
-      WORD.lastIndex = 0;
-      while ((m = WORD.exec(text)) !== null) {
-        var w = m[0].toLowerCase();
-        var hit = terms.some(function (t) { return w.indexOf(t) === 0; });
-        if (!hit) continue;
-        if (m.index > pos) frag.appendChild(document.createTextNode(text.slice(pos, m.index)));
-        var mark = document.createElement("mark");
-        mark.textContent = m[0];
-        frag.appendChild(mark);
-        pos = m.index + m[0].length;
-      }
+    function add(a, b, marked) {
+      var piece = chars.slice(a, b).join("");
+      if (!marked) { frag.appendChild(document.createTextNode(piece)); return; }
+      var mark = document.createElement("mark");
+      mark.textContent = piece;
+      frag.appendChild(mark);
     }
-    if (pos < text.length) frag.appendChild(document.createTextNode(text.slice(pos)));
+    (Array.isArray(spans) ? spans : []).forEach(function (s) {
+      if (!Array.isArray(s) || s.length !== 2 || !Number.isInteger(s[0]) || !Number.isInteger(s[1])) return;
+      if (s[0] < pos || s[1] <= s[0] || s[1] > chars.length) return;
+      if (s[0] > pos) add(pos, s[0], false);
+      add(s[0], s[1], true);
+      pos = s[1];
+    });
+    if (pos < chars.length) add(pos, chars.length, false);
     return frag;
   }
 
@@ -110,7 +83,7 @@
     return a;
   }
 
-  function citation(p, question, prefix, opts) {
+  function citation(p, prefix, opts) {
     var href = docHref(p, opts);
     var title = String(p.title || p.doc_id);
     var bits = [];
@@ -120,7 +93,7 @@
     if (p.paragraph) bits.push("Paragraph " + p.paragraph);
     if (p.page) bits.push("Page " + p.page);
     var quote = el("blockquote", { class: "cite-text" });
-    quote.appendChild(highlight(String(p.text || ""), question));
+    quote.appendChild(highlight(p.text, p.highlights));
     var readLabel = ": " + title + (p.paragraph ? ", paragraph " + p.paragraph : "");
     return el("li", { class: "citation", id: prefix + "-c" + p.rank, tabindex: "-1" }, [
       el("p", { class: "cite-head" }, [
@@ -135,13 +108,13 @@
     ]);
   }
 
-  function citationList(passages, question, prefix, opts, extraClass) {
+  function citationList(passages, prefix, opts, extraClass) {
     var ol = el("ol", { class: "citations" + (extraClass ? " " + extraClass : ""), role: "list" });
-    passages.forEach(function (p) { ol.appendChild(citation(p, question, prefix, opts)); });
+    passages.forEach(function (p) { ol.appendChild(citation(p, prefix, opts)); });
     return ol;
   }
 
-  function renderAnswer(result, question, prefix, opts) {
+  function renderAnswer(result, prefix, opts) {
     var frag = document.createDocumentFragment();
     var passages = Array.isArray(result.passages) ? result.passages : [];
     var ranks = passages.map(function (p) { return p.rank; });
@@ -160,12 +133,12 @@
       frag.appendChild(el("div", { class: "answer" }, [p]));
       frag.appendChild(el("h3", { class: "sources-heading" }, ["Sources"]));
       frag.appendChild(citationList(passages.filter(function (x) { return cited.indexOf(x.rank) !== -1; }),
-        question, prefix, opts));
+        prefix, opts));
       var others = passages.filter(function (x) { return cited.indexOf(x.rank) === -1; });
       if (others.length) {
         frag.appendChild(el("details", { class: "others" }, [
           el("summary", null, ["Other passages looked at (" + others.length + ")"]),
-          citationList(others, question, prefix, opts)
+          citationList(others, prefix, opts)
         ]));
       }
     } else {
@@ -175,7 +148,7 @@
       if (passages.length) {
         box.appendChild(el("p", null, ["The reports do not answer this question. " +
           "These are the closest sections that were looked in:"]));
-        box.appendChild(citationList(passages, question, prefix, opts, "looked-in"));
+        box.appendChild(citationList(passages, prefix, opts, "looked-in"));
       } else {
         box.appendChild(el("p", null, ["No passage of the reports comes close to this question."]));
       }
@@ -194,7 +167,7 @@
       art.appendChild(el("p", { class: "filter-note" }, [el("span", { class: "filter-note-label" }, ["Only:"]),
         " " + note]));
     }
-    art.appendChild(renderAnswer(result, question, "t" + number, opts));
+    art.appendChild(renderAnswer(result, "t" + number, opts));
     return art;
   }
 
@@ -500,7 +473,6 @@
 
   window.QA = {
     highlight: highlight,
-    highlightTerms: highlightTerms,
     answerSegments: answerSegments,
     renderTurn: renderTurn,
     readFilters: readFilters,

@@ -29,17 +29,7 @@
   var BASE_ORIGIN;
   try { BASE_ORIGIN = new URL(BASE).origin; } catch (e) { return; }
 
-  var STOPWORDS = new Set((
-    "a about above after again against all also am an and any are as at be because been before being " +
-    "below between both but by can could did do does doing down during each few for from further had has " +
-    "have having he her here hers him his how i if in into is it its itself just me more most my no nor " +
-    "not of off on once only or other our out over own same she should so some such than that the their " +
-    "them then there these they this those through to too under until up very was we were what when where " +
-    "which while who whom why will with would you your yours said say says tell told report reports " +
-    "review reviews find found about many much").split(/\s+/));
-  var WORD = /[\p{L}\p{N}]+(?:['\u2019][\p{L}\p{N}]+)*/gu;
   var MARKER = /\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]/g;
-  var SUFFIXES = ["ings", "ing", "ies", "es", "ed", "s"];
   var MAX_HISTORY = 10;
 
   var CSS = [
@@ -73,44 +63,20 @@
     ".vh{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
   ].join("");
 
-  function stem(word) {
-    for (var i = 0; i < SUFFIXES.length; i++) {
-      var s = SUFFIXES[i];
-      if (word.length - s.length >= 4 && word.slice(-s.length) === s) return word.slice(0, -s.length);
-    }
-    return word;
-  }
-
-  function terms(question) {
-    var out = new Set();
-    var m;
-    WORD.lastIndex = 0;
-    while ((m = WORD.exec(question || "")) !== null) {
-      var w = m[0].toLowerCase();
-      if (w.length >= 3 && !STOPWORDS.has(w)) out.add(stem(w));
-    }
-    return Array.from(out);
-  }
-
-  function highlight(text, question) {
+  /* <mark> around the engine's highlight spans: [start, end) in code points, in order, not
+   * overlapping; any other span is ignored. Text goes in as text nodes only. */
+  function highlight(text, spans) {
     var frag = document.createDocumentFragment();
-    var ts = terms(question);
+    var chars = Array.from(String(text || ""));
     var pos = 0;
-    var m;
-    text = text || "";
-    if (ts.length) {
-      WORD.lastIndex = 0;
-      while ((m = WORD.exec(text)) !== null) {
-        var w = m[0].toLowerCase();
-        if (!ts.some(function (t) { return w.indexOf(t) === 0; })) continue;
-        if (m.index > pos) frag.appendChild(document.createTextNode(text.slice(pos, m.index)));
-        var mark = document.createElement("mark");
-        mark.textContent = m[0];
-        frag.appendChild(mark);
-        pos = m.index + m[0].length;
-      }
-    }
-    if (pos < text.length) frag.appendChild(document.createTextNode(text.slice(pos)));
+    (Array.isArray(spans) ? spans : []).forEach(function (s) {
+      if (!Array.isArray(s) || s.length !== 2 || !Number.isInteger(s[0]) || !Number.isInteger(s[1]) ||
+          s[0] < pos || s[1] <= s[0] || s[1] > chars.length) return;
+      frag.appendChild(document.createTextNode(chars.slice(pos, s[0]).join("")));
+      frag.appendChild(el("mark", null, [chars.slice(s[0], s[1]).join("")]));
+      pos = s[1];
+    });
+    frag.appendChild(document.createTextNode(chars.slice(pos).join("")));
     return frag;
   }
 
@@ -180,12 +146,12 @@
       status.className = "status" + (isError ? " err" : "");
     }
 
-    function card(p, question, prefix) {
+    function card(p, prefix) {
       var href = passageHref(p);
       var bits = [p.publisher, p.date, p.section ? "Section: " + p.section : null,
         p.paragraph ? "Paragraph " + p.paragraph : null].filter(Boolean).map(String);
       var quote = el("p", { class: "txt" });
-      quote.appendChild(highlight(String(p.text || ""), question));
+      quote.appendChild(highlight(p.text, p.highlights));
       return el("li", { id: prefix + "-c" + p.rank, tabindex: "-1" }, [
         el("p", { class: "meta" }, ["[" + p.rank + "] ",
           el("a", { href: href, target: "_blank", rel: "noopener" }, [String(p.title || p.doc_id || "Report")])]),
@@ -222,7 +188,7 @@
         turn.appendChild(a);
         var ol = el("ol", { "aria-label": "Sources" });
         passages.filter(function (p) { return cited.indexOf(p.rank) !== -1; })
-          .forEach(function (p) { ol.appendChild(card(p, question, prefix)); });
+          .forEach(function (p) { ol.appendChild(card(p, prefix)); });
         turn.appendChild(ol);
         announcer.textContent = "Answer: " + text.replace(MARKER, "");
       } else {
@@ -230,7 +196,7 @@
         if (passages.length) {
           nf.appendChild(el("p", { class: "a" }, ["The closest sections that were looked in:"]));
           var list = el("ol");
-          passages.forEach(function (p) { list.appendChild(card(p, question, prefix)); });
+          passages.forEach(function (p) { list.appendChild(card(p, prefix)); });
           nf.appendChild(list);
         }
         turn.appendChild(nf);
