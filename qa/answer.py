@@ -215,13 +215,24 @@ def _new_names(question: str, answer: str) -> bool:
     return any(not set(name.lower().split()) <= asked for name in _NAME_RE.findall(answer))
 
 
-def highlight_stems(query: Query) -> frozenset[str]:
+HIGHLIGHT_MAX_DF = 0.1
+"""Words in more than this share of passages ("review" in a corpus of reviews) are not highlighted:
+marking them everywhere hides the words that matter."""
+
+
+def highlight_stems(query: Query, index: Index) -> frozenset[str]:
     """Stems worth highlighting in a passage: the question's own words (typos corrected) and
-    their thesaurus equivalents ("mums" highlights "mothers")."""
+    their thesaurus equivalents ("mums" highlights "mothers"), less the very common ones."""
     own = {t for t in query.terms if " " not in t}
     for stem in list(own):
         own |= query.equivalents.get(stem, set())
-    return frozenset(own)
+    limit = HIGHLIGHT_MAX_DF * index.n_passages
+
+    def common(stem: str) -> bool:
+        j = index.term_id(stem)
+        return j >= 0 and index.df[j] > limit
+
+    return frozenset(s for s in own if not common(s))
 
 
 def compose(
@@ -235,7 +246,7 @@ def compose(
 ) -> dict:
     """The result object: question, answer (or None), status, sentences and cited passages."""
     policy = policy or AnswerPolicy()
-    wanted = highlight_stems(query)
+    wanted = highlight_stems(query, index)
     passages = []
     for rank, hit in enumerate(hits[:top_k], start=1):
         passage = index.passage(hit.row)

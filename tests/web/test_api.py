@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
+from flask import render_template_string
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
 
-from .conftest import XSS_DOC_ID
+from qa.web.core import highlight_segments
+
+from .conftest import BEHAVIOR, MARKED_SPANS, MARKED_TEXT, MARKED_WORDS, MUMS_AND_DADS, XSS_DOC_ID
 
 FATHERS = "What did reviews find about fathers?"
 NOT_FOUND_CANDIDATES = ["How many reviews involved dogs?", "What did reviews say about horse riding lessons?",
@@ -79,6 +86,21 @@ def test_post_ask_returns_cited_answer_with_working_urls(client):
     page = client.get(urlsplit(first["url"]).path)
     assert page.status_code == 200
     assert f'id="{first["anchor"]}"' in page.get_data(as_text=True)
+
+
+def test_passages_carry_the_engines_highlights(client, engine):
+    result = ask(client, MUMS_AND_DADS).get_json()
+    expected = engine.ask(MUMS_AND_DADS)
+    assert [p["highlights"] for p in result["passages"]] == [p["highlights"] for p in expected["passages"]]
+    for p in result["passages"]:
+        end = 0
+        for start, stop in p["highlights"]:
+            assert end <= start < stop <= len(p["text"])
+            end = stop
+    words = {p["text"][a:b].lower() for p in result["passages"] for a, b in p["highlights"]}
+    assert "mother" in words and "father" in words
+    schema = client.get("/api/openapi.json").get_json()["components"]["schemas"]["Passage"]
+    assert schema["properties"]["highlights"]["items"]["items"]["type"] == "integer"
 
 
 def test_get_ask_matches_post(client):
@@ -326,6 +348,7 @@ def test_chat_page_renders_answer_server_side(client):
     links = [a["href"] for t, a in els.elements if t == "a" and a.get("class") == "cite-title"]
     assert f"/doc/{DOC}#p-62" in links
     assert "<mark>fathers</mark>" in html
+    assert sorted(quotes(html)) == sorted(engine_quotes(client, FATHERS))
     hidden = [a["value"] for t, a in els.elements if t == "input" and a.get("name") == "h"]
     assert hidden == [FATHERS], "the next question continues this conversation"
 
@@ -509,6 +532,131 @@ def test_widget_script_and_embed_page(client):
     embed = client.get("/embed").get_data(as_text=True)
     scripts = [a["src"] for t, a in parse(embed).elements if t == "script"]
     assert any("embed.js" in s for s in scripts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Highlighting: the pages mark the engine's spans, nothing of their own
+# ---------------------------------------------------------------------------------------------
+
+def quotes(html: str) -> list[tuple[str, list[str]]]:
+    """(text, marked words) of every source card's quote on a page, as the reader sees them."""
+    out = []
+    for inner in re.findall(r'<blockquote class="cite-text">(.*?)</blockquote>', html, re.S):
+        out.append((unescape(re.sub(r"</?mark>", "", inner)),
+                    [unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", inner, re.S)]))
+    return out
+
+
+def engine_quotes(client, question) -> list[tuple[str, list[str]]]:
+    result = ask(client, question).get_json()
+    return [(p["text"], [p["text"][a:b] for a, b in p["highlights"]]) for p in result["passages"]]
+
+
+@pytest.mark.parametrize("path", ["/", "/embed/answer"])
+def test_mums_and_dads_marks_mothers_and_fathers_without_javascript(client, path):
+    html = client.get(path, query_string={"q": MUMS_AND_DADS}).get_data(as_text=True)
+    cards = quotes(html)
+    assert sorted(cards) == sorted(engine_quotes(client, MUMS_AND_DADS)), "every card, every mark"
+    marked = {w.lower() for _, words in cards for w in words}
+    assert "mother" in marked and "father" in marked
+    assert not any(re.search(r"\b(mum|dad)s?\b", text, re.I) for text, _ in cards), \
+        "the question's own words are not in the quotes: the equivalents are what is marked"
+    first_words = {w.lower() for w in cards[0][1]}
+    assert {"mother", "father"} <= first_words, "the first source card marks both"
+
+
+@pytest.mark.parametrize("path", ["/", "/embed/answer"])
+def test_american_spelling_marks_the_british_word(client, path):
+    html = client.get(path, query_string={"q": BEHAVIOR}).get_data(as_text=True)
+    cards = quotes(html)
+    assert sorted(cards) == sorted(engine_quotes(client, BEHAVIOR))
+    assert "behaviour" in cards[0][1]
+    assert not any("behavior" in words for _, words in cards)
+
+
+def test_highlight_segments_follow_the_spans():
+    text = "Mothers and fathers were seen."
+    assert highlight_segments(text, [[0, 7], [12, 19]]) == [
+        ("Mothers", True), (" and ", False), ("fathers", True), (" were seen.", False)]
+    assert highlight_segments(text, ((0, 7), (7, 11))) == [("Mothers", True), (" and", True),
+                                                           (" fathers were seen.", False)]
+    assert highlight_segments(text, [[0, len(text)]]) == [(text, True)]
+    assert highlight_segments(text, []) == highlight_segments(text, None) == [(text, False)]
+    assert highlight_segments("", [[0, 1]]) == highlight_segments(None, [[0, 1]]) == []
+
+
+@pytest.mark.parametrize("spans", [
+    [[0.0, 7]], [[True, 7]], [[0, False]], [[0, "7"]], [["0", "7"]], [[0]], [[0, 7, 9]], [[]], [None],
+    ["0,7"], [{"start": 0, "end": 7}], [[-1, 7]], [[7, 7]], [[7, 0]], [[0, 31]], [[30, 31]],
+    [[10 ** 30, 10 ** 30 + 1]], "0,7", {"0": 7}, 7, [[12, 19], [0, 7]], [[0, 7], [5, 12]],
+])
+def test_bad_highlight_spans_are_ignored(spans):
+    text = "Mothers and fathers were seen."
+    segments = highlight_segments(text, spans)
+    assert "".join(s for s, _ in segments) == text
+    kept = [s for s, hit in segments if hit]
+    assert kept in ([], ["fathers"], ["Mothers"]), "only the in-order, in-range int pairs"
+
+
+span_items = st.one_of(st.lists(st.integers(-3, 40), min_size=2, max_size=2),
+                       st.lists(st.integers(-3, 40), max_size=3), st.none(), st.booleans(), st.floats(),
+                       st.text(max_size=3), st.tuples(st.booleans(), st.integers(0, 40)))
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(text=st.text(max_size=30), spans=st.lists(span_items, max_size=8))
+def test_highlight_segments_keep_the_text_whole(text, spans):
+    segments = highlight_segments(text, spans)
+    assert "".join(s for s, _ in segments) == text
+    assert all(s for s, _ in segments)
+    assert not any(not a[1] and not b[1] for a, b in zip(segments, segments[1:]))
+    expected, pos = [], 0
+    for span in spans:
+        if (isinstance(span, list) and len(span) == 2 and all(type(x) is int for x in span)
+                and pos <= span[0] < span[1] <= len(text)):
+            expected.append(text[span[0]:span[1]])
+            pos = span[1]
+    assert [s for s, hit in segments if hit] == expected
+
+
+def test_marks_around_hostile_text_are_still_text(app):
+    with app.test_request_context():
+        html = render_template_string('{% from "macros.html" import passage_text with context %}{{ passage_text(t, h) }}',
+                                      t=MARKED_TEXT, h=MARKED_SPANS)
+    assert html == "".join(f"<mark>{escape(s)}</mark>" if hit else str(escape(s))
+                           for s, hit in highlight_segments(MARKED_TEXT, MARKED_SPANS))
+    assert [unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", html)] == MARKED_WORDS
+    assert {tag for tag, _ in parse(html).elements} == {"mark"}
+    assert "<script" not in html and "<img" not in html
+
+
+class MarkingEngine:
+    """The real engine, but every passage has MARKED_TEXT and MARKED_SPANS as text and highlights."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def ask(self, *args, **kwargs):
+        result = self.real.ask(*args, **kwargs)
+        return {**result, "passages": [{**p, "text": MARKED_TEXT, "highlights": MARKED_SPANS}
+                                       for p in result["passages"]]}
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize("path", ["/", "/embed/answer"])
+def test_pages_mark_broken_or_hostile_highlights_safely(make_app, engine, path):
+    client = make_app(ENGINE=MarkingEngine(engine)).test_client()
+    resp = client.get(path, query_string={"q": FATHERS})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    cards = quotes(html)
+    assert cards and all(card == (MARKED_TEXT, MARKED_WORDS) for card in cards)
+    for tag, attrs in parse(html).elements:
+        assert tag not in ("img", "script") or (tag == "script" and attrs["src"].startswith("/static/"))
+    api = client.post("/api/ask", json={"question": FATHERS})
+    assert api.status_code == 200, "the JSON passes broken spans on unchanged: each client ignores them"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import XSS_DOC_ID, HostPage
+from qa.web.core import highlight_segments
+
+from .conftest import BEHAVIOR, MARKED_SPANS, MARKED_TEXT, MUMS_AND_DADS, XSS_DOC_ID, HostPage
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +78,19 @@ def metas_of(locator):
     return [m.strip() for m in locator.locator(".cite-meta").all_text_contents()]
 
 
+def parts(p) -> list[list]:
+    """[segment, is_marked] of a passage as the server renders it from its highlights."""
+    return [[seg, hit] for seg, hit in highlight_segments(p["text"], p["highlights"])]
+
+
+def quote_parts(card) -> list[list]:
+    """[text, is_marked] of the nodes of a source card's quote (blockquote in the chat, p.txt in the
+    widget); empty text nodes left out."""
+    return card.locator("blockquote, p.txt").evaluate(
+        "q => Array.from(q.childNodes).filter(n => n.textContent)"
+        ".map(n => [n.textContent, n.nodeName === 'MARK'])")
+
+
 def ask_in_chat(page, question):
     count = page.locator("article.turn").count()
     page.fill("#q", question)
@@ -120,7 +135,8 @@ def test_ask_shows_answer_and_citations_without_reload(page, server, engine):
     assert card.locator("a.cite-title").inner_text() == expected["title"]
     assert card.locator(".cite-meta").inner_text() == card_meta(expected)
     assert card.locator("blockquote").inner_text() == expected["text"]
-    assert card.locator("mark").first.inner_text().lower().startswith("father")
+    assert quote_parts(card) == parts(expected), "the engine's highlights are marked, nothing else"
+    assert "father" in card.locator("mark").all_inner_texts()
     assert card.locator("a.cite-title").get_attribute("href") == f"/doc/{expected['doc_id']}#{expected['anchor']}"
     assert not page.locator("#empty-state").is_visible()
     assert page.evaluate("document.activeElement.id") == "q", "the input keeps focus"
@@ -129,6 +145,37 @@ def test_ask_shows_answer_and_citations_without_reload(page, server, engine):
     assert page.text_content("#announcer").split() == spoken.split(), "screen readers hear the new answer"
     assert urlsplit(page.url).path == "/" and parse_qs(urlsplit(page.url).query) == {"q": [FATHERS]}
     assert requests_seen and all(u.startswith(server.base + "/") for u in requests_seen), "no third-party requests"
+
+
+@pytest.mark.parametrize("question, wanted, unwanted", [
+    (MUMS_AND_DADS, {"mother", "father"}, {"mum", "mums", "dad", "dads"}),
+    (BEHAVIOR, {"behaviour"}, {"behavior"}),
+], ids=["mums-and-dads", "behavior"])
+def test_cards_mark_the_words_the_engine_matched(page, server, engine, allowed_host, question, wanted, unwanted):
+    """"mums and dads" marks mothers and fathers, "behavior" marks behaviour: in the chat (every
+    card, also the folded ones, exactly the engine's spans) and in the widget on an intranet page."""
+    result = engine.ask(question)
+    page.goto(server.base + "/")
+    turn = ask_in_chat(page, question)
+    turn.locator(".answer-text").wait_for()
+    cards = turn.locator("li.citation")
+    assert cards.count() == len(result["passages"])
+    for p in result["passages"]:
+        assert quote_parts(turn.locator(f"#t1-c{p['rank']}")) == parts(p), p["id"]
+    first = first_cited(engine, question)
+    marked = {w.lower() for w in turn.locator(f"#t1-c{first['rank']}").locator("mark").all_inner_texts()}
+    assert wanted <= marked and not marked & unwanted, marked
+    assert turn.locator("li.citation mark").first.is_visible()
+
+    page.goto(allowed_host.origin + "/")
+    page.wait_for_selector("[data-qa-widget][data-qa-widget-ready]", state="attached")
+    widget = page.locator("[data-qa-widget]")
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    widget.locator(".turn .a").wait_for()
+    card = widget.locator(f"li[id$='-c{first['rank']}']")
+    assert quote_parts(card) == parts(first)
+    assert wanted <= {w.lower() for w in card.locator("mark").all_inner_texts()}
 
 
 def test_citation_leads_to_highlighted_paragraph(page, server, engine):
@@ -558,3 +605,42 @@ def test_no_script_runs_from_questions_or_reports(unsafe_page, server, allowed_h
     page.wait_for_timeout(300)
     assert_nothing_ran(page, root="document.querySelector('[data-qa-widget]').shadowRoot")
     assert "<script>" in widget.locator(".log").inner_text()
+
+
+def test_broken_or_hostile_highlights_stay_text(unsafe_page, server, allowed_host):
+    """A result whose passage text holds markup and characters outside the BMP, and whose highlight
+    spans are partly broken (not int pairs, out of range, overlapping, out of order): the chat and the
+    widget mark exactly what the server marks (code-point offsets, bad spans ignored) and run nothing."""
+    page = unsafe_page
+    expected = [[seg, hit] for seg, hit in highlight_segments(MARKED_TEXT, MARKED_SPANS)]
+
+    def tamper(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch()
+        body = response.json()
+        body["passages"] = [{**p, "text": MARKED_TEXT, "highlights": MARKED_SPANS} for p in body["passages"]]
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/ask", tamper)
+    page.goto(server.base + "/")
+    turn = ask_in_chat(page, FATHERS)
+    turn.locator(".answer-text").wait_for()
+    quotes = turn.locator("li.citation")
+    assert quotes.count() >= 1
+    for i in range(quotes.count()):
+        assert quote_parts(quotes.nth(i)) == expected
+    assert_nothing_ran(page)
+
+    page.goto(allowed_host.origin + "/")
+    widget = page.locator("[data-qa-widget]")
+    widget.locator("input").fill(FATHERS)
+    widget.locator("input").press("Enter")
+    widget.locator(".turn .a").wait_for()
+    cards = widget.locator("li")
+    assert cards.count() >= 1
+    for i in range(cards.count()):
+        assert quote_parts(cards.nth(i)) == expected
+    page.wait_for_timeout(200)
+    assert_nothing_ran(page, root="document.querySelector('[data-qa-widget]').shadowRoot")
