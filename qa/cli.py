@@ -11,8 +11,6 @@ import argparse
 import json
 import logging
 import sys
-import time
-from pathlib import Path
 
 from qa.documents import CorpusError, load_corpus
 from qa.engine import MAX_TOP_K, Engine, resolve_paths

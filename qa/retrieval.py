@@ -33,7 +33,7 @@ _FIGURE = r"(?:\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|elev
 # A figure and the (up to four) words after it: "147 serious case reviews", "26 had been born".
 COUNTED_RE = re.compile(rf"\b{_FIGURE}(?=\s+((?:[\w’'-]+\s+){{0,3}}[\w’'-]+))", re.I)  # lookahead: matches may overlap
 # A table row's label and the figure that ends it: "Natural causes 9".
-COUNTED_AFTER_RE = re.compile(rf"((?:[\w’'-]+\s+){{0,3}}[\w’'-]+)\**\s+\d[\d,.]*%?\**\s*$")
+COUNTED_AFTER_RE = re.compile(r"((?:[\w’'-]+\s+){0,3}[\w’'-]+)\**\s+\d[\d,.]*%?\**\s*$")
 WHO_RE = re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|chairs|leads|wrote|said)\b", re.I)
 QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
 

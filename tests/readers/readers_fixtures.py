@@ -9,7 +9,6 @@ headings, bullets, a footnote and PDF metadata.
 
 from __future__ import annotations
 
-import io
 import textwrap
 from datetime import datetime
 from pathlib import Path

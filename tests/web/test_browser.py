@@ -131,7 +131,7 @@ def test_ask_shows_answer_and_citations_without_reload(page, server, engine):
     answer = turn.locator(".answer-text").inner_text()
     assert "fathers" in answer and re.search(r"\[\d+\]", answer)
     card = turn.locator("li.citation").first
-    card_text = card.inner_text()
+    card.inner_text()
     assert card.locator("a.cite-title").inner_text() == expected["title"]
     assert card.locator(".cite-meta").inner_text() == card_meta(expected)
     assert card.locator("blockquote").inner_text() == expected["text"]
