@@ -69,7 +69,7 @@ def default_index_path() -> Path:
 # Building
 
 
-def indexed_text(passage: Passage, title: str) -> str:
+def indexed_text(passage: Passage) -> str:
     """What the index sees of a passage: its text plus its section heading.
 
     The heading ("Ensuring necessary action takes place") names the topic that the paragraph's
@@ -108,7 +108,7 @@ def build_index(
     if not passages:
         raise IndexError_(f"The reports in {corpus_dir} produced no passages; are they empty?")
 
-    texts = [indexed_text(p, documents[d].title) for p, d in zip(passages, doc_of)]
+    texts = [indexed_text(p) for p in passages]
     counter = CountVectorizer(analyzer=analyzer.terms, dtype=np.float32)
     tf = counter.fit_transform(texts).tocsr()
     vocabulary = list(counter.get_feature_names_out())

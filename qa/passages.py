@@ -655,8 +655,6 @@ def _add_rows(builders: list[_Builder], table: _TableState, unit: _Unit, section
     if _is_group_label(lines[0].text) and len(lines) > 1 and not _is_row(lines[0].text):
         table.group = lines[0].text
         lines = lines[1:]
-    elif len(lines) == 1 and table.rows and _is_row(lines[0].text) and len(unit.lines) == 1:
-        pass
     if len(unit.lines) == 1 and not table.columns:
         table.group = table.group if unit.lines[0].text.lower().startswith("total") else None
     for line in lines:
