@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from qa.analysis import Analyzer
-from qa.index import Index
+from qa.index import KINDS, Index
 from qa.retrieval import Hit, Query, states_count
 
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
@@ -124,7 +124,7 @@ def choose_sentences(
     candidates: list[tuple[float, int, int, str]] = []  # (score, rank, position, text)
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
         text = index.text(hit.row)
-        kind = index.passage(hit.row)["kind"]
+        kind = KINDS[int(index.passage_kind[hit.row])]
         if kind == "heading":
             continue
         if kind in ("table_row", "list") and (kind == "table_row" or wants_list) or not index.sentences(hit.row):
@@ -170,12 +170,12 @@ def choose_sentences(
 def _scope(sentences: list[dict], passages: list[dict], index: Index) -> str:
     """What the cited passages are about beyond their own words: their text, section, and their
     report's title, notes and date (a "2009-10" question is answered by the 2009-10 report)."""
-    notes = {d["doc_id"]: d.get("notes") or "" for d in index.documents}
     cited = {c for s in sentences for c in s["citations"]}
     parts = []
     for p in passages:
         if p["rank"] in cited:
-            parts += [p["text"], p.get("section") or "", p["title"], p.get("date") or "", notes.get(p["doc_id"], "")]
+            notes = index.documents[index.doc_position[p["doc_id"]]].get("notes") or ""
+            parts += [p["text"], p.get("section") or "", p["title"], p.get("date") or "", notes]
     return " ".join(parts)
 
 

@@ -186,12 +186,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chunks(args: argparse.Namespace) -> int:
     corpus, _ = resolve_paths(args.corpus, args.index)
-    documents = load_corpus(corpus)
-    if args.doc:
-        documents = [d for d in documents if d.doc_id == args.doc]
-        if not documents:
-            raise CorpusError(f"No document {args.doc!r} in {corpus}; `qa catalogue` lists the ids.")
-    splitter = SentenceSplitter(train_punkt([d.text for d in load_corpus(corpus)]))
+    corpus_documents = load_corpus(corpus)
+    splitter = SentenceSplitter(train_punkt([d.text for d in corpus_documents]))  # as the index build does
+    documents = [d for d in corpus_documents if not args.doc or d.doc_id == args.doc]
+    if not documents:
+        raise CorpusError(f"No document {args.doc!r} in {corpus}; `qa catalogue` lists the ids.")
     for document in documents:
         for p in build_passages(document, splitter):
             record = {"id": p.id, "doc_id": p.doc_id, "anchor": p.anchor, "kind": p.kind, "section": p.section,

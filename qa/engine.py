@@ -89,7 +89,6 @@ class Engine:
     def _set_index(self, index: Index) -> None:
         self.index = index
         self.retriever = Retriever(index, self.analyzer, self.config)
-        self._doc_index = {d["doc_id"]: i for i, d in enumerate(index.documents)}
 
     # -- answering -----------------------------------------------------------------------
     def ask(
@@ -122,7 +121,7 @@ class Engine:
 
     def document(self, doc_id: str) -> dict | None:
         """A document's metadata and all its passages in reading order, or None if unknown."""
-        i = self._doc_index.get(doc_id)
+        i = self.index.doc_position.get(doc_id)
         if i is None:
             return None
         index = self.index

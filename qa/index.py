@@ -236,6 +236,7 @@ class Index:
         self.path = Path(path)
         self.fingerprint: str = header["fingerprint"]
         self.documents: list[dict] = header["documents"]
+        self.doc_position: dict[str, int] = {d["doc_id"]: i for i, d in enumerate(self.documents)}
         self.n_passages: int = header["n_passages"]
         self.vocabulary = StringTable(s["vocab_blob"], s["vocab_offsets"])
         self.idf: np.ndarray = s["idf"]

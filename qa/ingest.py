@@ -581,20 +581,23 @@ def add_reports(
                 a.guessed = list(d.get("guessed") or [])
         except BaseException as exc:
             for path in created:
-                try:
-                    path.unlink()
-                except FileNotFoundError:
-                    pass
-            _restore_catalogue(corpus_dir, original_catalogue)
-            _rebuild_quietly(corpus_dir, index_path)
-            if isinstance(exc, IngestError):
-                raise IngestError(exc.problems, footer="Nothing was added (the change was rolled back).") from None
-            if isinstance(exc, Exception):
-                raise IngestError(
-                    f"Adding failed: {exc}", footer="Nothing was added (the change was rolled back)."
-                ) from exc
-            raise
+                path.unlink(missing_ok=True)
+            _roll_back(corpus_dir, index_path, original_catalogue, exc, "Adding", "added")
         return added
+
+
+def _roll_back(corpus_dir: Path, index_path: Path, original_catalogue: bytes | None, exc: BaseException,
+               action: str, done: str) -> None:
+    """After the files of a failed change are put back: restore the catalogue, rebuild the index
+    to match, and re-raise the failure saying that nothing was changed."""
+    _restore_catalogue(corpus_dir, original_catalogue)
+    _rebuild_quietly(corpus_dir, index_path)
+    footer = f"Nothing was {done} (the change was rolled back)."
+    if isinstance(exc, IngestError):
+        raise IngestError(exc.problems, footer=footer) from None
+    if isinstance(exc, Exception):
+        raise IngestError(f"{action} failed: {exc}", footer=footer) from exc
+    raise exc
 
 
 def read_entry(catalogue: CatalogueText, name: str) -> dict[str, str]:
@@ -702,15 +705,7 @@ def remove_reports(corpus_dir: Path, index_path: Path, doc_ids: list[str]) -> li
                     os.replace(hidden, path)
                 except FileNotFoundError:
                     pass
-            _restore_catalogue(corpus_dir, original_catalogue)
-            _rebuild_quietly(corpus_dir, index_path)
-            if isinstance(exc, IngestError):
-                raise IngestError(exc.problems, footer="Nothing was removed (the change was rolled back).") from None
-            if isinstance(exc, Exception):
-                raise IngestError(
-                    f"Removing failed: {exc}", footer="Nothing was removed (the change was rolled back)."
-                ) from exc
-            raise
+            _roll_back(corpus_dir, index_path, original_catalogue, exc, "Removing", "removed")
         for _, hidden in moved:
             try:
                 hidden.unlink()

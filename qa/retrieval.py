@@ -176,6 +176,8 @@ class Retriever:
         self.analyzer = analyzer or Analyzer()
         self.config = config or RetrievalConfig()
         self.thesaurus = load_thesaurus()
+        # The figures a passage states do not depend on the question: work them out once per passage.
+        self._figure_phrases = lru_cache(maxsize=8192)(lambda row: figure_phrases(self.analyzer, index.text(row)))
         slope = self.config.length_slope
         # Pivoted length normalisation (Singhal et al. 1996): 1.0 gives plain cosine.
         self._denominator = ((1 - slope) * index.mean_norm + slope * index.passage_norm).astype(np.float32)
@@ -390,17 +392,25 @@ class Retriever:
     def _rerank(self, query: Query, hits: list[Hit]) -> list[Hit]:
         """Favour, among the best hits, passages that state a figure for what "how many" counts."""
         boost = self.config.counted_boost
-        boosted = [Hit(h.row, h.score * boost) if states_count(self.analyzer, query, self.index.text(h.row)) else h for h in hits]
+        boosted = [
+            Hit(h.row, h.score * boost) if any(p & query.counted for p in self._figure_phrases(h.row)) else h for h in hits
+        ]
         return sorted(boosted, key=lambda h: (-h.score, h.row))
+
+
+def figure_phrases(analyzer: Analyzer, text: str) -> list[frozenset[str]]:
+    """Stems of the words next to each figure in ``text``: after it ("147 serious case reviews")
+    and, for a table row, before the figure that ends it ("Natural causes 9")."""
+    phrases = [frozenset(analyzer.stems(m.group(1))) for m in COUNTED_RE.finditer(text)]
+    row = COUNTED_AFTER_RE.search(text[-80:])
+    if row:
+        phrases.append(frozenset(analyzer.stems(row.group(1))))
+    return phrases
 
 
 def states_count(analyzer: Analyzer, query: Query, text: str) -> bool:
     """Whether ``text`` gives a figure for what a "how many" question counts ("147 reviews")."""
-    for match in COUNTED_RE.finditer(text):
-        if set(analyzer.stems(match.group(1))) & query.counted:
-            return True
-    row = COUNTED_AFTER_RE.search(text[-80:])  # a table row ends with its figure
-    return bool(row and set(analyzer.stems(row.group(1))) & query.counted)
+    return any(phrase & query.counted for phrase in figure_phrases(analyzer, text))
 
 
 def _trigrams(word: str) -> list[str]:
