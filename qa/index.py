@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from qa.analysis import ANALYZER_VERSION, Analyzer, fold
 from qa.documents import Document, corpus_fingerprint, load_corpus
-from qa.passages import Passage, build_passages
+from qa.passages import CHUNKER_VERSION, Passage, build_passages
 from qa.sentences import SentenceSplitter, params_from_json, params_to_json, train_punkt
 from qa.store import Store, StoreError, StringTable, write_store
 
@@ -152,6 +152,7 @@ def build_index(
     header = {
         "format_version": FORMAT_VERSION,
         "analyzer_version": ANALYZER_VERSION,
+        "chunker_version": CHUNKER_VERSION,
         "fingerprint": fingerprint,
         "corpus_dir": str(Path(corpus_dir).resolve()),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -227,10 +228,11 @@ class Index:
     def __init__(self, path: Path) -> None:
         self.store = Store(path)
         header = self.store.header
-        if header.get("format_version") != FORMAT_VERSION or header.get("analyzer_version") != ANALYZER_VERSION:
+        built_by = tuple(header.get(k) for k in ("format_version", "analyzer_version", "chunker_version"))
+        if built_by != (FORMAT_VERSION, ANALYZER_VERSION, CHUNKER_VERSION):
             raise StoreError(
-                f"{path} was built by another version (format {header.get('format_version')}, "
-                f"analyzer {header.get('analyzer_version')})."
+                f"{path} was built by another version (format {built_by[0]}, analyzer {built_by[1]}, "
+                f"chunker {built_by[2]})."
             )
         s = self.store
         self.path = Path(path)

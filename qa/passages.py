@@ -28,6 +28,10 @@ from typing import Iterator
 from qa.documents import Document
 from qa.sentences import SentenceSplitter
 
+CHUNKER_VERSION = 2
+"""Bumped whenever a change here cuts the same text into different passages, so saved indexes
+are rebuilt rather than served with stale passages."""
+
 MAX_CHARS = 1200
 """Upper bound on a passage's text length, in characters."""
 
@@ -251,6 +255,60 @@ def _looks_like_heading(text: str) -> bool:
     )
 
 
+# Short words a real heading does not end on ("Extra reports were", "Panel, to").
+_OPEN_ENDINGS = frozenset(
+    "a also an and are as at be been by for from had has have in into is of on or that the their this to was were which who with".split()
+)
+
+
+def _mend_torn_headings(units: list[_Unit], kinds: list[str], text: str) -> list[str]:
+    """Demote "headings" that are really torn prose from a garbled page back to paragraphs.
+
+    Column-mangled PDF pages leave short lines between blank lines ("One positive example
+    concerned a Polish family. Extra reports were", "There were examples that showe",
+    "130. In the best examples, the terms of reference were clear about how the review").
+    Taken as headings, their words would leave the passage text and become section labels, so a
+    question about them would find nothing. Torn prose shows itself by a sentence break inside
+    the line, by ending on a word that needs a continuation or on a cut-off word (one seen
+    nowhere else in the document, yet the start of a word that is), or by reading like a
+    sentence: a long line with a clause after a comma, or a numbered "heading" of many words.
+    """
+    counts: dict[str, int] = {}
+    for word in re.findall(r"[A-Za-z]+", text):
+        word = word.lower()
+        counts[word] = counts.get(word, 0) + 1
+    vocabulary = sorted(counts)
+    mended = list(kinds)
+    for i, (unit, kind) in enumerate(zip(units, kinds)):
+        if kind != "heading":
+            continue
+        numbered = bool(_NUMBERED_RE.match(unit.first.raw))
+        words = unit.text.split()
+        last = words[-1].lower()
+        torn = (
+            bool(re.search(r"[a-z]{2}[.?!] +[A-Z]", unit.text))
+            or last in _OPEN_ENDINGS
+            or (len(last) <= 2 and last.isalpha() and not words[-1].isupper())  # "reviews th"
+            or (last.isalpha() and counts.get(last, 0) <= 1 and _cut_off(last, vocabulary))
+            or (numbered and len(words) > 8)
+            or (len(words) >= 9 and ", " in unit.text)
+        )
+        if torn:
+            mended[i] = "numbered" if numbered else "paragraph"
+    return mended
+
+
+def _cut_off(word: str, vocabulary: list[str]) -> bool:
+    """True if ``word`` is the start of a longer word in the sorted ``vocabulary`` that is not just
+    its plural ("equalit" -> "equality", but not "method" -> "methods")."""
+    j = bisect.bisect_right(vocabulary, word)
+    while j < len(vocabulary) and vocabulary[j].startswith(word):
+        if vocabulary[j][len(word):] not in ("s", "es"):
+            return True
+        j += 1
+    return False
+
+
 def _is_row(text: str) -> bool:
     return bool(_ROW_RE.match(text)) and not text.rstrip().endswith(".") and len(text) <= 90
 
@@ -422,6 +480,7 @@ def build_passages(document: Document, splitter: SentenceSplitter | None = None)
     table: _TableState | None = None
     row_prefix: list[_Unit] = []
     kinds = [_classify(u, numbering_seen) for u in units]
+    kinds = _mend_torn_headings(units, kinds, document.text)
     kinds = _mark_tail(units, kinds)
     column_heads = _find_column_heads(units, kinds)
 

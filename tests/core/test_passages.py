@@ -107,3 +107,16 @@ def test_long_paragraphs_are_split_on_sentences_and_keep_their_number(passages):
     for part in split:
         assert part.paragraph and part.anchor.startswith(f"p-{part.paragraph}-")
         assert part.text[0].isupper() or part.text[0].isdigit() or part.text[0] in "‘'“\"(•"
+
+
+def test_torn_lines_of_garbled_pages_stay_passage_text_not_section_labels(passages):
+    """Paragraphs 130-147 of the 2009-10 report come out of the PDF column-mangled: short torn
+    lines between blank lines. Their words must remain searchable passage text."""
+    texts = [p.text for p in passages[REPORT_2009]]
+    sections = {p.section for p in passages[REPORT_2009]}
+    assert any("One positive example concerned a Polish family." in t for t in texts)
+    assert any("130. In the best examples, the terms of reference were clear" in t for t in texts)
+    torn = [s for s in sections if s and (s.endswith(("were", " th", " showe", " Lo")) or s[:1].isdigit())]
+    assert torn == []
+    # Real headings are still section labels.
+    assert {"Equality and diversity", "Terms of reference", "Annex B: The 147 serious case reviews"} & sections
