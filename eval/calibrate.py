@@ -5,7 +5,10 @@ regression (answerable = 1, out of scope = 0) and picks the confidence threshold
 least --answered of the answerable questions answered while refusing as many out-of-scope ones as
 possible. Prints the weights to paste into AnswerPolicy, and the figures on each given file.
 
-    .venv/bin/python eval/calibrate.py eval/questions.jsonl --check eval/heldout.jsonl
+    .venv/bin/python eval/calibrate.py eval/questions.jsonl eval/heldout.jsonl --check eval/heldout2.jsonl
+
+The refusal model is fitted on both the development and the first held-out set (52 out-of-scope
+rows are few for nine weights); eval/heldout2.jsonl, never fitted on, is the check.
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ def signals_for(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.n
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("train")
+    parser.add_argument("train", nargs="+", help="question files to fit on (pooled)")
     parser.add_argument("--check", action="append", default=[])
     parser.add_argument("--answered", type=float, default=0.95, help="share of answerable questions to keep answered")
     parser.add_argument("--corpus")
     parser.add_argument("--index")
     args = parser.parse_args()
     engine = Engine.open(args.corpus, args.index)
-    X, y, typed = signals_for(engine, args.train)
+    parts = [signals_for(engine, path) for path in args.train]
+    X, y, typed = (np.concatenate([part[i] for part in parts]) for i in range(3))
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(X, y)
     p = model.predict_proba(X)[:, 1]
     # The highest threshold that still answers the wanted share (the type check refuses some too).
@@ -63,7 +67,7 @@ def main() -> None:
         print(f'    ("{name}", {w:.3f}),')
     print(")")
     print(f"min_confidence = {threshold:.3f}")
-    for path in [args.train] + args.check:
+    for path in args.train + args.check:
         Xc, yc, tc = signals_for(engine, path)
         z = sum(w * (1.0 if n == "bias" else Xc[:, FEATURES.index(n)]) for n, w in weights)
         pc = 1 / (1 + np.exp(-z))

@@ -73,6 +73,22 @@ def _read_table(name: str) -> list[tuple[str, str]]:
     return rows
 
 
+EVERYDAY_MIN_COUNT = 2000
+"""A word is everyday English if pyspellchecker's English frequency list counts it at least this
+often (about the 13,000 most frequent words; "lad" 9,789, "info" 8,908, but "leeds" 411)."""
+
+
+@lru_cache(maxsize=1)
+def everyday_english() -> frozenset[str]:
+    """The common words of English, from the word frequencies shipped with pyspellchecker (MIT;
+    counts from film subtitles, so American spellings: see :meth:`Analyzer.everyday`). Read once
+    per process, offline."""
+    from spellchecker import SpellChecker  # imported here: only question analysis needs it
+
+    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    return frozenset(w for w, n in counts.items() if n >= EVERYDAY_MIN_COUNT)
+
+
 def fold(text: str) -> str:
     """Unicode-fold and lower-case ``text`` (quotes, dashes, spaces, accents)."""
     if text.isascii():  # the common case: only "&" needs folding (str.translate is slow)
@@ -117,13 +133,26 @@ class Analyzer:
                 append(token)
         return out
 
-    def _stem(self, word: str) -> str:
+    def american(self, word: str) -> str:
+        """``word`` in American spelling ("behaviour" -> "behavior", "organise" -> "organize")."""
         for british, american in self._spellings:
             if word.startswith(british):
                 word = american + word[len(british):]
                 break
-        word = _ISE_RE.sub(r"\1iz\2", word)
-        return self._stemmer.stem(word)
+        return _ISE_RE.sub(r"\1iz\2", word)
+
+    def _stem(self, word: str) -> str:
+        return self._stemmer.stem(self.american(word))
+
+    def everyday(self, word: str) -> bool:
+        """True if ``word`` (folded) is common in everyday English ("sleep", "lad", "info"), as
+        opposed to a name, a specialist term or a misspelling ("leeds", "pelka", "relese").
+
+        A question may use everyday words the reports never do; that says nothing about whether
+        the reports answer it, whereas an unknown name or term does.
+        """
+        common = everyday_english()
+        return word in common or self.american(word) in common
 
     # -- terms ---------------------------------------------------------------------------
     def stems(self, text: str) -> list[str]:

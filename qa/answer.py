@@ -26,26 +26,28 @@ class AnswerPolicy:
 
     The engine answers when a logistic model over the evidence signals (see
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
-    ``eval/questions.jsonl`` (in-scope vs out-of-scope rows) by ``eval/calibrate.py`` and are
-    checked on the independently written ``eval/heldout.jsonl`` (docs/quality.md).
+    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` (in-scope vs out-of-scope rows) by
+    ``eval/calibrate.py --answered 0.85``, erring towards refusal, and are checked on the
+    independently written ``eval/heldout2.jsonl`` (docs/quality.md).
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -2.975),
-        ("best_score", 0.065),
-        ("coverage", 0.650),
-        ("top_coverage", 2.249),
-        ("missing_specific", 0.587),
-        ("unknown_words", -1.295),
-        ("missing_number", -1.202),
-        ("sentence_coverage", 1.949),
-        ("bigram_coverage", 0.458),
+        ("bias", -2.414),
+        ("best_score", -0.132),
+        ("coverage", 0.495),
+        ("top_coverage", 2.293),
+        ("missing_specific", 0.240),
+        ("unknown_words", -0.644),
+        ("missing_number", -1.574),
+        ("sentence_coverage", 1.987),
+        ("bigram_coverage", -0.048),
     )
-    min_confidence: float = 0.320
+    min_confidence: float = 0.355
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
     check_answer_type: bool = True
+    join_neighbours: bool = True
 
     def confidence(self, signals: dict[str, float]) -> float:
         z = sum(w * signals.get(name, 1.0 if name == "bias" else 0.0) for name, w in self.weights)
@@ -92,6 +94,7 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     missing = [idf(s) for s in stems if s not in everything and not query.equivalents.get(s, set()) & everything]
     signals["missing_specific"] = max(missing) / max_idf if missing else 0.0
     signals["unknown_words"] = min(len(query.unknown), 3) / 3
+
     best_sentence = 0.0
     for row, text in zip(rows, texts):
         for terms in index.sentence_terms(row, analyzer):
@@ -122,6 +125,7 @@ def choose_sentences(
     wants_number = query.wants_number
     wants_list = bool(LIST_RE.search(question))
     candidates: list[tuple[float, int, int, str]] = []  # (score, rank, position, text)
+    sentences_of: dict[int, list[str]] = {}  # rank -> the passage's sentences, in reading order
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
         text = index.text(hit.row)
         kind = KINDS[int(index.passage_kind[hit.row])]
@@ -133,9 +137,10 @@ def choose_sentences(
         else:
             units = index.sentences(hit.row)
             unit_terms = index.sentence_terms(hit.row, analyzer)
+        sentences_of[rank] = [text[s:e].strip() for s, e in units]
         for position, ((s, e), terms) in enumerate(zip(units, unit_terms)):
             sentence = text[s:e].strip()
-            if len(sentence) < 3:
+            if sum(c.isalpha() for c in sentence) < 3:  # a paragraph number the splitter cut off ("49.")
                 continue
             score = sum(w for t, w in weights.items() if t in terms)
             if wants_number and NUMBER_WORD_RE.search(sentence):
@@ -163,8 +168,55 @@ def choose_sentences(
             continue
         chosen.append(cand)
         length += len(cand[3])
+    if policy.join_neighbours:
+        chosen = _with_neighbours(chosen, sentences_of, policy.max_chars)
     chosen.sort(key=lambda c: (c[1], c[2]))
     return [{"text": c[3], "citations": [c[1]]} for c in chosen]
+
+
+_REFERS_BACK_RE = re.compile(
+    r"^(?:\d+\.\s+)?(?:This|These|That|Those|It|They|He|She|His|Her|Their|Such|In this case|In these cases|"
+    r"As a result|Consequently|However|But|The lesson|The review|The reason)\b"
+)
+
+
+def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: dict[int, list[str]], max_chars: int) -> list[tuple[float, int, int, str]]:
+    """Add to the best sentence the neighbour it leans on or that leans on it.
+
+    Extracted sentences are often stranded halves: the question's words match the sentence that
+    sets a case up ("One review gave a revealing explanation of why ...") while the finding is in
+    the next one ("Professionals had worked hard to be accepted by the family ..."), or the best
+    match refers back ("This was the finding of a review about a 15-year-old boy ...") to the
+    sentence that states the finding. A neighbour that starts by referring back belongs with it.
+    """
+    if not chosen:
+        return chosen
+    score, rank, position, text = chosen[0]
+    sentences = sentences_of.get(rank, [])
+    if not sentences or position >= len(sentences) or sentences[position] != text:
+        return chosen  # a whole list or table row: nothing to join
+    length = sum(len(c[3]) for c in chosen)
+    extra = []
+    if _REFERS_BACK_RE.match(text) and position > 0:
+        extra.append(position - 1)
+    if position + 1 < len(sentences) and (_REFERS_BACK_RE.match(sentences[position + 1]) or text.endswith(":")):
+        extra.append(position + 1)
+    have = {(c[1], c[2]) for c in chosen}
+    out = list(chosen)
+    for pos in extra:
+        sentence = sentences[pos]
+        if (rank, pos) in have or sum(c.isalpha() for c in sentence) < 3:
+            continue
+        if length + len(sentence) > max_chars:
+            # Make room by dropping the weakest other sentence rather than the neighbour.
+            others = [c for c in out if c[1:3] != (rank, position)]
+            if not others or length - len(others[-1][3]) + len(sentence) > max_chars:
+                continue
+            out.remove(others[-1])
+            length -= len(others[-1][3])
+        out.append((score, rank, pos, sentence))
+        length += len(sentence)
+    return out
 
 
 def _scope(sentences: list[dict], passages: list[dict], index: Index) -> str:

@@ -60,6 +60,9 @@ class RetrievalConfig:
     passage that repeats two of the words from beating a short one that has them all.
     ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
     references and headings/captions are labels, so they rarely answer on their own.
+    ``context_weight``: share of the neighbouring passages' scores (same report, just before and
+    after) added to a passage's: a case told over two paragraphs is found by the words of either
+    ("the 17-year-old girl" in one, the lesson in the next); 0 = off.
     """
 
     history_weight: float = 0.35
@@ -74,13 +77,14 @@ class RetrievalConfig:
     coordination: float = 0.5
     rerank_depth: int = 50
     kind_weights: tuple[tuple[str, float], ...] = (("footnote", 0.6), ("heading", 0.7), ("caption", 0.8))
+    context_weight: float = 0.1
 
 
 BASELINE_ABLATION = "plain cosine TF-IDF (all off)"
 
 ABLATIONS: dict[str, dict] = {
     "full": {},
-    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "bigram_weight": 1.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": ()},
+    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "bigram_weight": 1.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": (), "context_weight": 0.0},
     "bigrams at full weight": {"bigram_weight": 1.0},
     "bigrams at half weight": {"bigram_weight": 0.5},
     "no typo correction": {"typo_correction": False},
@@ -92,6 +96,7 @@ ABLATIONS: dict[str, dict] = {
     "no counted-noun re-ranking": {"counted_boost": 1.0},
     "no passage-kind prior": {"kind_weights": ()},
     "no coordination factor": {"coordination": 0.0},
+    "no neighbour context": {"context_weight": 0.0},
 }
 
 
@@ -259,7 +264,8 @@ class Retriever:
         if self.config.typo_correction:
             fixed = []
             for w in words:
-                if w not in STOP_WORDS and (w,) not in self.thesaurus and not self._known(w):
+                # An everyday word the reports do not use ("spend") is not a typo of one they do ("send").
+                if w not in STOP_WORDS and (w,) not in self.thesaurus and not self._known(w) and not self.analyzer.everyday(w):
                     c = self.correct(w)
                     if c:
                         query.corrections[w] = c
@@ -333,6 +339,8 @@ class Retriever:
         if rows.size == 0:
             return empty
         scores = base[rows]
+        if self.config.context_weight > 0:
+            scores = scores + self.config.context_weight * self._context(base, rows)
         if self.config.coordination > 0 and query.own:
             present = np.zeros(rows.size, dtype=np.float64)
             for j, idf in query.own.items():
@@ -347,6 +355,18 @@ class Retriever:
         if query.wants_number and self.config.number_boost != 1:
             scores[index.passage_numbers[rows] > 0] *= self.config.number_boost
         return rows, scores
+
+    def _context(self, base: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The summed scores of each row's neighbours in reading order within its report, shape
+        ``rows.shape`` (passages are stored in reading order, report by report)."""
+        doc = self.index.passage_doc
+        n = base.size
+        out = np.zeros(rows.size)
+        for step in (-1, 1):
+            other = np.clip(rows + step, 0, n - 1)
+            same = (doc[other] == doc[rows]) & (other != rows)
+            out += np.where(same, base[other], 0.0)
+        return out
 
     def scores(self, query: Query) -> np.ndarray:
         """Scores as a full array, shape ``(n_passages,)``: the pool's scores, zero elsewhere."""

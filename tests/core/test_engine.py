@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from qa.retrieval import Filters
+from qa.engine import Engine
+from qa.retrieval import Filters, RetrievalConfig
 
 from .conftest import REPORT_2009
 
@@ -56,10 +57,10 @@ def test_a_table_row_is_found_by_its_board_name(engine):
 
 
 def test_follow_up_uses_the_earlier_question(engine):
-    wanted = "Practitioners focused on needs of parents particularly vulnerable parents"
-    question = "and the one about focusing on the parents?"
+    wanted = "Shortcomings in timeliness and quality of pre-birth assessments"
+    question = "what about the parents?"
     alone = engine.ask(question)
-    followed = engine.ask(question, history=["what were ofsted's key findings on voice of the child in SCRs?"])
+    followed = engine.ask(question, history=["what were the key findings about babies in ages of concern?"])
     assert wanted not in alone["passages"][0]["text"]  # without the conversation it means something else
     assert wanted in followed["passages"][0]["text"]
 
@@ -109,3 +110,20 @@ def test_highlights_mark_the_question_words_as_the_analyzer_sees_them(engine):
     marked = {p["text"][s:e].lower() for p in result["passages"] for s, e in p["highlights"]}
     assert {"mother", "father"} & {w.rstrip("s") for w in marked}
     assert not {"day", "days"} & marked  # "dads" is a thesaurus word, not a typo for "days"
+
+
+def test_everyday_words_the_reports_never_use_are_not_corrected_into_other_words(engine):
+    # "spend" is not in the reports but "send" is; "fahters" is a typo of "fathers".
+    query = engine.retriever.analyse("how much did councils spend on the role of fahters")
+    assert query.corrections == {"fahters": "fathers"}
+
+
+def test_neighbouring_passages_lend_context_to_a_table_row(engine):
+    # "Suicide 11" is one row of Table 1; the words "cause of death" are in the caption and the
+    # neighbouring rows, "took their own lives" in none of them.
+    question = "in the table of causes of death, how many children took their own lives"
+    with_context = engine.ask(question)
+    plain = Engine(engine.index, engine.corpus_dir, config=RetrievalConfig(context_weight=0.0)).ask(question)
+    rank = lambda result: next((p["rank"] for p in result["passages"] if "Suicide 11" in p["text"]), 99)  # noqa: E731
+    assert rank(with_context) <= 5
+    assert rank(plain) > 10
