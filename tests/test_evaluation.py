@@ -186,3 +186,17 @@ def test_dense_peer_when_installed():
     peer = DensePeer(["Mothers and fathers of the children.", "The weather in Spain.", "Babies under one year old."])
     assert peer.search("mums and dads")[0] == 0
     assert peer.search("infants")[0] == 2
+
+
+@pytest.mark.parametrize("name", ["questions.jsonl", "heldout.jsonl", "heldout2.jsonl"])
+def test_every_key_phrase_is_in_the_report_its_row_names(name):
+    """The sets are only a measure while their key phrases are really in the reports: a corpus or
+    phrase edit that breaks one must fail here, not quietly turn a question into a miss."""
+    from qa.documents import load_corpus
+
+    texts = {d.doc_id: fold(d.text) for d in load_corpus(ROOT / "corpus")}
+    rows = ev.load_rows(ROOT / "eval" / name)
+    answerable = [r for r in rows if r.kind != "out_of_scope"]
+    assert len(answerable) >= 60 and len(rows) - len(answerable) >= 16
+    broken = [r.id for r in answerable if not r.key_phrases or not any(fold(p) in texts.get(r.doc_id, "") for p in r.key_phrases)]
+    assert broken == []
