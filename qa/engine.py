@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from qa.analysis import Analyzer
+from qa.analysis import Analyzer, everyday_english
 from qa.answer import AnswerPolicy, compose
 from qa.index import Index, default_index_path, ensure_index
 from qa.retrieval import Filters, RetrievalConfig, Retriever
@@ -84,6 +84,7 @@ class Engine:
         corrupt, from another version, or older than the corpus."""
         corpus, path = resolve_paths(corpus_dir, index_path)
         keep_freed_memory()
+        everyday_english()  # read the word list now (~0.1 s) rather than on a user's first question
         return cls(ensure_index(corpus, path, progress=progress), corpus, config=config)
 
     def _set_index(self, index: Index) -> None:

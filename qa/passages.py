@@ -28,7 +28,7 @@ from typing import Iterator
 from qa.documents import Document
 from qa.sentences import SentenceSplitter
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 """Bumped whenever a change here cuts the same text into different passages, so saved indexes
 are rebuilt rather than served with stale passages."""
 
@@ -521,6 +521,10 @@ def build_passages(document: Document, splitter: SentenceSplitter | None = None)
         if kind == "row_prefix":
             row_prefix.append(unit)
             continue
+        if table is not None and table.rows == 0 and _column_heads_line(unit, kind, kinds[index + 1 : index + 2]):
+            # Column headings between a caption and its first row ("months year 1 to 2 years").
+            table.columns = f"{table.columns} {unit.text}" if table.columns else unit.text
+            continue
         if table is not None and kind not in ("row", "table_note", "row_prefix"):
             table = None
         if kind == "footnote":
@@ -612,6 +616,12 @@ class _TableState:
     number: str
     group: str | None = None
     rows: int = 0
+
+
+def _column_heads_line(unit: _Unit, kind: str, following: list[str]) -> bool:
+    """A short label line directly followed by table rows: the table's column headings."""
+    text = unit.text
+    return kind in ("paragraph", "heading", "continuation") and len(unit.lines) == 1 and len(text) <= 80 and text[-1:] not in ".;:!?" and following == ["row"]
 
 
 def _table_label(title: str, builders: list[_Builder]) -> str:

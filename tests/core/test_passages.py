@@ -120,3 +120,10 @@ def test_torn_lines_of_garbled_pages_stay_passage_text_not_section_labels(passag
     assert torn == []
     # Real headings are still section labels.
     assert {"Equality and diversity", "Terms of reference", "Annex B: The 147 serious case reviews"} & sections
+
+
+def test_table_3_rows_keep_their_caption_across_a_column_heading_line(passages):
+    rows = [p for p in passages[REPORT_2009] if p.kind == "table_row" and p.text.endswith("Good 30 24 7 1")]
+    assert len(rows) == 1
+    assert rows[0].text.startswith("Table 3: Time taken to complete reviews and their quality")
+    assert "(months year 1 to 2 years 2+ years)" in rows[0].text
