@@ -250,6 +250,8 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     if query.asks_who and not _new_names(query.text, joined):
         return False
     if query.counted:
+        if query.counted & set(query.unknown):
+            return False  # "how many reviews involved dogs": no report counts what it never mentions
         return any(states_count(analyzer, query, t) for t in texts)
     if query.wants_number:
         return any(NUMBER_WORD_RE.search(t) for t in texts)
@@ -296,7 +298,8 @@ def compose(
     top_k: int,
     policy: AnswerPolicy | None = None,
 ) -> dict:
-    """The result object: question, answer (or None), status, sentences and cited passages."""
+    """The result object: question, answer (or None), status, sentences, cited passages, and
+    ``search``: ``{"corrected": {typed: read as}, "not_in_reports": [words no report uses]}``."""
     policy = policy or AnswerPolicy()
     wanted = highlight_stems(query, index)
     passages = []
@@ -318,5 +321,8 @@ def compose(
         "status": "answered" if answer else "not_found",
         "sentences": sentences,
         "passages": passages,
+        # What was searched for: typos corrected, and the words no report uses (so a user can see
+        # why a question about "Leeds" is not found, or that "fahters" was read as "fathers").
+        "search": {"corrected": dict(query.corrections), "not_in_reports": list(query.unknown_words)},
         "evidence": {"confidence": round(confidence, 4), **{k: round(v, 4) for k, v in signals.items()}},
     }

@@ -140,6 +140,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def search_notes(result: dict) -> list[str]:
+    """How the question was read, in words (the pages say the same): corrections and words that
+    no report uses."""
+    search = result.get("search") or {}
+    notes = []
+    corrected = search.get("corrected") or {}
+    if corrected:
+        notes.append("Read " + ", ".join(f"“{typed}” as “{fixed}”" for typed, fixed in corrected.items()) + ".")
+    missing = search.get("not_in_reports") or []
+    if missing:
+        words = ", ".join(f"“{w}”" for w in missing)
+        notes.append(f"No report uses the word{'s' if len(missing) > 1 else ''} {words}.")
+    return notes
+
+
 def format_result(result: dict) -> str:
     """A readable answer with numbered citations, for the terminal."""
     lines = []
@@ -154,6 +169,9 @@ def format_result(result: dict) -> str:
         lines.append("")
         label = "Looked in"
         shown = result["passages"][:3]
+    notes = search_notes(result)
+    if notes:
+        lines += notes + [""]
     lines.append(f"{label}:")
     for p in shown:
         where = ", ".join(

@@ -141,6 +141,7 @@ class Query:
     terms: list[str] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    unknown_words: list[str] = field(default_factory=list)  # as typed: what the result tells the user
     wants_number: bool = False
     text: str = ""
     asks_who: bool = False
@@ -274,6 +275,9 @@ class Retriever:
             words = fixed
         text = " ".join(words)
         query.text = text
+        query.unknown_words = list(dict.fromkeys(
+            w for w in words if w not in STOP_WORDS and w.isalpha() and len(w) > 1 and (w,) not in self.thesaurus and not self._known(w)
+        ))
         query.counted = self._counted(words)
         sources = [(text, 1.0)]
         if self.config.thesaurus_weight > 0:

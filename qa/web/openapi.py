@@ -200,6 +200,14 @@ def spec(cfg: dict[str, Any], script_root: str = "") -> dict[str, Any]:
                             "properties": {"text": {"type": "string"},
                                            "citations": {"type": "array", "items": {"type": "integer"}}}}},
                         "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
+                        "search": {
+                            "type": "object",
+                            "description": "How the question was read: misspellings corrected, and words no report uses",
+                            "properties": {
+                                "corrected": {"type": "object", "additionalProperties": {"type": "string"}},
+                                "not_in_reports": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
                     },
                 },
                 "DocumentSummary": {

@@ -42,7 +42,8 @@ def test_every_answer_sentence_is_copied_from_its_cited_passage(engine):
 
 def test_result_object_has_the_documented_shape(engine):
     result = engine.ask("thresholds for referral", top_k=3)
-    assert set(result) >= {"question", "answer", "status", "sentences", "passages"}
+    assert set(result) >= {"question", "answer", "status", "sentences", "passages", "search"}
+    assert result["search"] == {"corrected": {}, "not_in_reports": []}
     assert len(result["passages"]) == 3
     for rank, p in enumerate(result["passages"], start=1):
         assert p["rank"] == rank
@@ -127,3 +128,13 @@ def test_neighbouring_passages_lend_context_to_a_table_row(engine):
     rank = lambda result: next((p["rank"] for p in result["passages"] if "Suicide 11" in p["text"]), 99)  # noqa: E731
     assert rank(with_context) <= 5
     assert rank(plain) > 10
+
+
+def test_a_count_of_something_no_report_mentions_is_refused_and_says_why(engine):
+    result = engine.ask("How many reviews involved dogs?")
+    assert result["status"] == "not_found"
+    assert result["search"]["not_in_reports"] == ["dogs"]
+
+
+def test_the_result_says_how_a_misspelt_question_was_read(engine):
+    assert engine.ask("role of fahters")["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": []}

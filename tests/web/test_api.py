@@ -886,3 +886,11 @@ def test_questions_logged_only_when_enabled(make_app, access_lines):
     c = make_app(QA_LOG_QUESTIONS="1").test_client()
     c.post("/api/ask", json={"question": SECRET})
     assert "Jayden Smith-Okafor" in access_lines[-1]
+
+
+def test_chat_page_and_api_say_how_the_question_was_read(client):
+    result = ask(client, "role of fahters in parking permits").get_json()
+    assert result["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": ["parking", "permits"]}
+    html = client.get("/", query_string={"q": "role of fahters in parking permits"}).get_data(as_text=True)
+    note = re.search(r'<p class="search-note">(.*?)</p>', html, re.S).group(1)
+    assert unescape(re.sub(r"<[^>]+>", "", note)) == "Read “fahters” as “fathers”. No report uses the words “parking”, “permits”."

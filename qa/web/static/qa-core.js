@@ -114,9 +114,35 @@
     return ol;
   }
 
+  /* How the question was read: the same words as the server-rendered page and the CLI. */
+  function searchNote(result) {
+    var search = result.search || {};
+    var corrected = search.corrected || {};
+    var typed = Object.keys(corrected);
+    var missing = Array.isArray(search.not_in_reports) ? search.not_in_reports : [];
+    if (!typed.length && !missing.length) return null;
+    var p = el("p", { class: "search-note" });
+    if (typed.length) {
+      p.appendChild(document.createTextNode("Read "));
+      typed.forEach(function (t, i) {
+        p.appendChild(document.createTextNode((i ? ", " : "") + "\u201c" + t + "\u201d as \u201c"));
+        p.appendChild(el("strong", null, [String(corrected[t])]));
+        p.appendChild(document.createTextNode("\u201d"));
+      });
+      p.appendChild(document.createTextNode("."));
+    }
+    if (missing.length) {
+      p.appendChild(document.createTextNode((typed.length ? " " : "") + "No report uses the word" +
+        (missing.length > 1 ? "s " : " ") + missing.map(function (w) { return "\u201c" + w + "\u201d"; }).join(", ") + "."));
+    }
+    return p;
+  }
+
   function renderAnswer(result, prefix, opts) {
     var frag = document.createDocumentFragment();
     var passages = Array.isArray(result.passages) ? result.passages : [];
+    var note = searchNote(result);
+    if (note) frag.appendChild(note);
     var ranks = passages.map(function (p) { return p.rank; });
     if (result.status === "answered" && result.answer) {
       var cited = [];

@@ -59,6 +59,7 @@
     ".nf{border:1px solid #b26a00;border-left-width:5px;background:#fff6e5;border-radius:6px;padding:6px 8px;}",
     ".status{min-height:1.4em;margin:6px 0 0;color:#4a4f55;font-size:14px;}",
     ".status.err{color:#b3261e;font-weight:600;}",
+    ".note{margin:4px 0;color:#4a4f55;font-size:14px;font-style:italic;}",
     ".foot{display:flex;justify-content:space-between;align-items:center;gap:8px;flex-wrap:wrap;margin-top:8px;font-size:14px;}",
     ".vh{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
   ].join("");
@@ -160,12 +161,31 @@
       ]);
     }
 
+    /* How the question was read, as plain text (the chat page says the same). */
+    function searchNote(data) {
+      var search = data.search || {};
+      var corrected = search.corrected || {};
+      var missing = Array.isArray(search.not_in_reports) ? search.not_in_reports : [];
+      var parts = [];
+      var typed = Object.keys(corrected);
+      if (typed.length) {
+        parts.push("Read " + typed.map(function (t) { return "\u201c" + t + "\u201d as \u201c" + corrected[t] + "\u201d"; }).join(", ") + ".");
+      }
+      if (missing.length) {
+        parts.push("No report uses the word" + (missing.length > 1 ? "s " : " ") +
+          missing.map(function (w) { return "\u201c" + w + "\u201d"; }).join(", ") + ".");
+      }
+      return parts.join(" ");
+    }
+
     function render(question, data) {
       turns += 1;
       var prefix = uid + "-t" + turns;
       var passages = Array.isArray(data.passages) ? data.passages : [];
       var ranks = passages.map(function (p) { return p.rank; });
       var turn = el("div", { class: "turn" }, [el("p", { class: "q" }, [question])]);
+      var note = searchNote(data);
+      if (note) turn.appendChild(el("p", { class: "note" }, [note]));
       if (data.status === "answered" && data.answer) {
         var a = el("p", { class: "a" });
         var cited = [];
