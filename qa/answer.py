@@ -157,6 +157,11 @@ def choose_sentences(
         return []
     candidates.sort(key=lambda c: -c[0])
     best = candidates[0][0]
+    if query.counted:
+        # "How many X": among the strong sentences, those giving a figure for X are the answer; the
+        # others are context. (A figure only in weak sentences is left to the answer-type check.)
+        counting = [c for c in candidates if c[0] >= 0.5 * best and states_count(analyzer, query, c[3])]
+        candidates = counting or candidates
     chosen: list[tuple[float, int, int, str]] = []
     length = 0
     for cand in candidates:

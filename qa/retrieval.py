@@ -422,10 +422,14 @@ class Retriever:
         return sorted(boosted, key=lambda h: (-h.score, h.row))
 
 
+# A year ("in 2010 Ofsted published"), also with a footnote number glued on ("2009.3 The"), counts nothing.
+_YEAR_FIGURE_RE = re.compile(r"(?:19|20)\d\d(?:\.\d{1,2})?")
+
+
 def figure_phrases(analyzer: Analyzer, text: str) -> list[frozenset[str]]:
     """Stems of the words next to each figure in ``text``: after it ("147 serious case reviews")
     and, for a table row, before the figure that ends it ("Natural causes 9")."""
-    phrases = [frozenset(analyzer.stems(m.group(1))) for m in COUNTED_RE.finditer(text)]
+    phrases = [frozenset(analyzer.stems(m.group(1))) for m in COUNTED_RE.finditer(text) if not _YEAR_FIGURE_RE.fullmatch(m.group(0))]
     row = COUNTED_AFTER_RE.search(text[-80:])
     if row:
         phrases.append(frozenset(analyzer.stems(row.group(1))))
