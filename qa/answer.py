@@ -157,11 +157,6 @@ def choose_sentences(
         return []
     candidates.sort(key=lambda c: -c[0])
     best = candidates[0][0]
-    if query.counted:
-        # "How many X": among the strong sentences, those giving a figure for X are the answer; the
-        # others are context. (A figure only in weak sentences is left to the answer-type check.)
-        counting = [c for c in candidates if c[0] >= 0.5 * best and states_count(analyzer, query, c[3])]
-        candidates = counting or candidates
     chosen: list[tuple[float, int, int, str]] = []
     length = 0
     for cand in candidates:
@@ -175,7 +170,9 @@ def choose_sentences(
         length += len(cand[3])
     if policy.join_neighbours:
         chosen = _with_neighbours(chosen, sentences_of, policy.max_chars)
-    chosen.sort(key=lambda c: (c[1], c[2]))
+    # Reading order, except that a "how many X" answer leads with the sentence giving a figure
+    # for X; the others follow as context.
+    chosen.sort(key=lambda c: (bool(query.counted) and not states_count(analyzer, query, c[3]), c[1], c[2]))
     return [{"text": c[3], "citations": [c[1]]} for c in chosen]
 
 
