@@ -148,8 +148,9 @@ class Analyzer:
         """True if ``word`` (folded) is common in everyday English ("sleep", "lad", "info"), as
         opposed to a name, a specialist term or a misspelling ("leeds", "pelka", "relese").
 
-        A question may use everyday words the reports never do; that says nothing about whether
-        the reports answer it, whereas an unknown name or term does.
+        Typo correction uses it to leave real words alone: "spend" is not a misspelling of "send"
+        just because the reports never say "spend". (As a refusal signal it did not help: see
+        docs/quality-notes.md.)
         """
         common = everyday_english()
         return word in common or self.american(word) in common

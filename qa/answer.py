@@ -28,7 +28,8 @@ class AnswerPolicy:
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
     ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` (in-scope vs out-of-scope rows) by
     ``eval/calibrate.py --answered 0.85``, erring towards refusal, and are checked on the
-    independently written ``eval/heldout2.jsonl`` (docs/quality.md).
+    independently written ``eval/heldout2.jsonl`` (docs/quality.md). ``join_neighbours``: the
+    best sentence brings the neighbour it refers back to or that refers back to it.
     """
 
     weights: tuple[tuple[str, float], ...] = (
@@ -94,7 +95,6 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     missing = [idf(s) for s in stems if s not in everything and not query.equivalents.get(s, set()) & everything]
     signals["missing_specific"] = max(missing) / max_idf if missing else 0.0
     signals["unknown_words"] = min(len(query.unknown), 3) / 3
-
     best_sentence = 0.0
     for row, text in zip(rows, texts):
         for terms in index.sentence_terms(row, analyzer):
@@ -185,11 +185,11 @@ _REFERS_BACK_RE = re.compile(
 def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: dict[int, list[str]], max_chars: int) -> list[tuple[float, int, int, str]]:
     """Add to the best sentence the neighbour it leans on or that leans on it.
 
-    Extracted sentences are often stranded halves: the question's words match the sentence that
-    sets a case up ("One review gave a revealing explanation of why ...") while the finding is in
-    the next one ("Professionals had worked hard to be accepted by the family ..."), or the best
-    match refers back ("This was the finding of a review about a 15-year-old boy ...") to the
-    sentence that states the finding. A neighbour that starts by referring back belongs with it.
+    Extracted sentences are often stranded halves. When the best match refers back ("This lack
+    of action was a key finding from a case review about twins ...") the sentence before it says
+    what "this" is; when the best match leads in ("... for two main reasons:") or the next
+    sentence refers back ("Consequently, ..."), the next one completes it. Only the best sentence
+    is extended, within ``max_chars``; a weaker sentence makes room if needed.
     """
     if not chosen:
         return chosen

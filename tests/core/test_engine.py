@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -138,3 +139,13 @@ def test_a_count_of_something_no_report_mentions_is_refused_and_says_why(engine)
 
 def test_the_result_says_how_a_misspelt_question_was_read(engine):
     assert engine.ask("role of fahters")["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": []}
+
+
+def test_an_answer_sentence_brings_the_next_one_that_refers_back_to_it(engine):
+    question = "were parents' explanations of bruising accepted too readily by health practitioners?"
+    follows = "This failing particularly applied to very young children"
+    answer = engine.ask(question)["answer"]
+    assert "too readily accepted by health practitioners" in answer
+    assert follows in answer.split("too readily accepted by health practitioners", 1)[1]
+    alone = Engine(engine.index, engine.corpus_dir, policy=dataclasses.replace(engine.policy, join_neighbours=False))
+    assert follows not in (alone.ask(question)["answer"] or "")
