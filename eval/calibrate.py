@@ -19,6 +19,7 @@ import json
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from qa.answer import evidence_signals
 from qa.engine import Engine
@@ -74,7 +75,8 @@ def main() -> None:
         answers = (pc >= threshold) & tc
         answered = answers[yc == 1].mean()
         refused = (~answers)[yc == 0].mean()
-        print(f"{path}: answered {answered:.2f} of answerable, refused {refused:.2f} of out-of-scope")
+        auc = roc_auc_score(yc, pc)  # how well confidence separates the two kinds, whatever the threshold
+        print(f"{path}: answered {answered:.2f} of answerable, refused {refused:.2f} of out-of-scope, AUC {auc:.3f}")
 
 
 if __name__ == "__main__":

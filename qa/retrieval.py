@@ -275,9 +275,6 @@ class Retriever:
             words = fixed
         text = " ".join(words)
         query.text = text
-        query.unknown_words = list(dict.fromkeys(
-            w for w in words if w not in STOP_WORDS and w.isalpha() and len(w) > 1 and (w,) not in self.thesaurus and not self._known(w)
-        ))
         query.counted = self._counted(words)
         sources = [(text, 1.0)]
         if self.config.thesaurus_weight > 0:
@@ -311,6 +308,11 @@ class Retriever:
                 if source_text is text and " " not in term:
                     query.own[j] = float(self.index.idf[j])
                 raw[j] = max(raw.get(j, 0.0), value)
+        # The same words as typed, for the result ("No report uses the word “dogs”").
+        missing = set(query.unknown)
+        query.unknown_words = list(dict.fromkeys(
+            w for w in words if w.isalpha() and (stems := self.analyzer.stems(w)) and set(stems) <= missing
+        ))
         norm = float(np.sqrt(sum(v * v for v in raw.values()))) or 1.0
         query.weights = {j: v / norm for j, v in raw.items()}
         return query

@@ -149,3 +149,9 @@ def test_an_answer_sentence_brings_the_next_one_that_refers_back_to_it(engine):
     assert follows in answer.split("too readily accepted by health practitioners", 1)[1]
     alone = Engine(engine.index, engine.corpus_dir, policy=dataclasses.replace(engine.policy, join_neighbours=False))
     assert follows not in (alone.ask(question)["answer"] or "")
+
+
+def test_a_word_only_in_dropped_page_furniture_is_reported_as_not_in_the_reports(engine):
+    # "duty" occurs once in the press release's contact footer, which is not passage text, so no
+    # passage can match it: the result must say so rather than stay silent.
+    assert engine.ask("what is the prevent duty")["search"]["not_in_reports"] == ["duty"]
