@@ -20,7 +20,7 @@ from importlib import resources
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -61,6 +61,24 @@ def _spell_year_range(match: re.Match) -> str:
     """'2009-10' and '2009/10' -> '2009 2010': both years, as reports and users write either."""
     first, second = match.group(1), match.group(2)
     return f"{first} {first[:2]}{second}"
+
+
+# A financial or academic year written short, "09-10" or "09/10": consecutive two-digit years, not
+# part of a date ("08/09/2009") or a longer range, and not ages or pages ("aged 14-15", "15-16 year
+# olds", "pages 12-13").
+_SHORT_YEAR_RANGE_RE = re.compile(
+    r"(?<![\d/.-])(?<!\bages )(?<!\baged )(?<!\bage )(?<!\bpage )(?<!\bpages )(?<!\bparagraphs )"
+    r"(\d\d)\s?[-/]\s?(\d\d)(?![-/.]?\d)(?!\s*(?:-\s*)?(?:years?|yrs?|months?|weeks?|days?|%))"
+)
+
+
+def _spell_short_year_range(match: re.Match) -> str:
+    """'09-10' -> '2009 2010' (and '98/99' -> '1998 1999'); other digit pairs are left alone."""
+    first, second = int(match.group(1)), int(match.group(2))
+    if second != (first + 1) % 100:
+        return match.group(0)
+    century = 2000 if first < 50 else 1900
+    return f"{century + first} {century + first + 1}"
 
 
 def _read_table(name: str) -> list[tuple[str, str]]:
@@ -121,7 +139,7 @@ class Analyzer:
         """Folded word tokens with abbreviations expanded (stop words kept)."""
         out: list[str] = []
         append, extend, expand = out.append, out.extend, self.abbreviations.get
-        text = _YEAR_RANGE_RE.sub(_spell_year_range, fold(text))
+        text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, _YEAR_RANGE_RE.sub(_spell_year_range, fold(text)))
         for token in _TOKEN_RE.findall(text):
             if "'" in token:
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")

@@ -28,7 +28,7 @@ from typing import Iterator
 from qa.documents import Document
 from qa.sentences import SentenceSplitter
 
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 """Bumped whenever a change here cuts the same text into different passages, so saved indexes
 are rebuilt rather than served with stale passages."""
 
@@ -296,6 +296,23 @@ def _mend_torn_headings(units: list[_Unit], kinds: list[str], text: str) -> list
         if torn:
             mended[i] = "numbered" if numbered else "paragraph"
     return mended
+
+
+# Words that, early in a paragraph, refer to someone or something named before it.
+_BACK_REFERENCES = frozenset("she he her his him they them their it its this these those such".split())
+# Two short paragraphs of one account are joined only while the result stays paragraph-sized.
+LEANING_MAX_CHARS = 700
+
+
+def _leans_back(text: str) -> bool:
+    """Whether a paragraph opens by referring back: a pronoun or "this"/"these" among its first
+    four words, before any name ("When younger, she was placed ...", "This meant ...")."""
+    for position, word in enumerate(re.findall(r"[A-Za-z’']+", text)[:4]):
+        if word.lower() in _BACK_REFERENCES:
+            return True
+        if position and word[0].isupper():  # a name comes first: the paragraph says who it is about
+            return False
+    return False
 
 
 def _cut_off(word: str, vocabulary: list[str]) -> bool:
@@ -594,6 +611,18 @@ def build_passages(document: Document, splitter: SentenceSplitter | None = None)
                 continue
             # A short lead-in ("Sir X, Chief Inspector:") belongs with what it introduces.
             if ends == ":" and len(previous) <= 150 and previous.kind == "paragraph":
+                previous.add_text(" ", unit.first.start)
+                _add_unit(previous, unit, words, join_first=False)
+                continue
+            # A short unnumbered paragraph that goes on about the one before ("When younger, she
+            # was ...") is the rest of the same account: apart, neither says who or what it is about.
+            if (
+                kind == "paragraph"
+                and previous.kind == "paragraph"
+                and previous.number is None
+                and len(previous) + len(unit.text) <= LEANING_MAX_CHARS
+                and _leans_back(unit.text)
+            ):
                 previous.add_text(" ", unit.first.start)
                 _add_unit(previous, unit, words, join_first=False)
                 continue

@@ -60,6 +60,8 @@ class RetrievalConfig:
     passage that repeats two of the words from beating a short one that has them all.
     ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
     references and headings/captions are labels, so they rarely answer on their own.
+    ``typo_dominance``: a word known only through a rare stem is still corrected when the
+    correction is used this many times more often than that stem (see :meth:`Retriever.typo_fix`).
     ``context_weight``: share of the neighbouring passages' scores (same report, just before and
     after) added to a passage's: a table row is found through the words of its caption and
     neighbouring rows ("cause of death ... took their own lives" -> "Suicide 11"); 0 = off.
@@ -78,6 +80,7 @@ class RetrievalConfig:
     rerank_depth: int = 50
     kind_weights: tuple[tuple[str, float], ...] = (("footnote", 0.6), ("heading", 0.7), ("caption", 0.8))
     context_weight: float = 0.1
+    typo_dominance: float = 5.0
 
 
 BASELINE_ABLATION = "plain cosine TF-IDF (all off)"
@@ -221,8 +224,27 @@ class Retriever:
                     best = key
         return best[2] if best else None
 
-    def _known(self, word: str) -> bool:
-        return self.index.words.find(word) >= 0 or self.index.term_id(self.analyzer.stem(word)) >= 0
+    def typo_fix(self, word: str) -> str | None:
+        """The corpus word ``word`` is a typo of, or None when it is not one.
+
+        A word the corpus uses as typed is no typo. A misspelling can still share its stem with
+        a stray term ("famlies" -> "fam", once, from a torn line), so a word known only through
+        its stem is corrected when the correction is far more common than that stem
+        (:attr:`RetrievalConfig.typo_dominance` times its passage count): "famlies" -> "families"
+        (40 uses against 1), but not "allegation" -> "alienation" (1 against 1).
+        """
+        index = self.index
+        if index.words.find(word) >= 0:
+            return None
+        correction = self.correct(word)
+        if correction is None:
+            return None
+        ids = [index.term_id(s) for s in self.analyzer.stems(word)]
+        if ids and all(j >= 0 for j in ids):
+            known_as = max(int(index.df[j]) for j in ids)
+            if int(index.word_counts[index.words.find(correction)]) < self.config.typo_dominance * known_as:
+                return None
+        return correction
 
     def _expand(self, words: list[str]) -> list[tuple[str, list[str]]]:
         """Thesaurus matches in a question's words (longest first): [(matched words, expansions)]."""
@@ -266,8 +288,8 @@ class Retriever:
             fixed = []
             for w in words:
                 # An everyday word the reports do not use ("spend") is not a typo of one they do ("send").
-                if w not in STOP_WORDS and (w,) not in self.thesaurus and not self._known(w) and not self.analyzer.everyday(w):
-                    c = self.correct(w)
+                if w not in STOP_WORDS and (w,) not in self.thesaurus and not self.analyzer.everyday(w):
+                    c = self.typo_fix(w)
                     if c:
                         query.corrections[w] = c
                         w = c

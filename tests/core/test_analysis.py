@@ -42,3 +42,13 @@ def test_bigrams_follow_unigrams():
 
 def test_financial_year_ranges_name_both_years():
     assert A.stems("2009-10") == A.stems("2009/10") == ["2009", "2010"]
+
+
+def test_short_year_ranges_name_both_years_but_ages_pages_and_dates_stay_numbers():
+    assert A.stems("the 09-10 reviews") == A.stems("the 09/10 reviews") == ["2009", "2010", "review"]
+    assert A.stems("98/99") == ["1998", "1999"]
+    assert A.stems("aged 14-15") == ["age", "14", "15"]
+    assert A.stems("15-16 year olds")[:2] == ["15", "16"]
+    assert A.stems("pages 12-13")[-2:] == ["12", "13"]
+    assert A.stems("on 08/09/2009") == ["08", "09", "2009"]
+    assert A.stems("10-12") == ["10", "12"]  # not consecutive: not a year

@@ -155,3 +155,11 @@ def test_a_word_only_in_dropped_page_furniture_is_reported_as_not_in_the_reports
     # "duty" occurs once in the press release's contact footer, which is not passage text, so no
     # passage can match it: the result must say so rather than stay silent.
     assert engine.ask("what is the prevent duty")["search"]["not_in_reports"] == ["duty"]
+
+
+def test_a_typo_is_corrected_even_when_its_stem_matches_a_stray_word(engine):
+    # "famlies" stems to "fam", which the corpus has once (a torn line); "families" is used 40 times.
+    query = engine.retriever.analyse("what did famlies say made the biggest difference")
+    assert query.corrections == {"famlies": "families"}
+    # A real word known through its stem is not turned into a different, equally rare word.
+    assert engine.retriever.analyse("was there an allegation").corrections == {}

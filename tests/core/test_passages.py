@@ -127,3 +127,18 @@ def test_table_3_rows_keep_their_caption_across_a_column_heading_line(passages):
     assert len(rows) == 1
     assert rows[0].text.startswith("Table 3: Time taken to complete reviews and their quality")
     assert "(months year 1 to 2 years 2+ years)" in rows[0].text
+
+
+def test_a_short_paragraph_that_goes_on_about_the_one_before_joins_it(passages):
+    # The press release tells one case in two short paragraphs; the second opens "When younger,
+    # she was placed ..." and, alone, never says who "she" is.
+    release = passages["002_0b7d055dc6b96ce3"]
+    case = [p for p in release if "17-year-old girl" in p.text]
+    assert len(case) == 1
+    assert "should have been identified as a child in need" in case[0].text
+    assert len(case[0].text) <= 700
+    # Numbered paragraphs are the author's own units and are never joined.
+    # Paragraph 9 opens "The two cases that are not included ..." about paragraph 8's figures.
+    anchors = by_anchor(passages)
+    assert anchors["p-9"].text.startswith("9. The two cases")
+    assert "9. The two cases" not in anchors["p-8"].text
