@@ -5,10 +5,12 @@ regression (answerable = 1, out of scope = 0) and picks the confidence threshold
 least --answered of the answerable questions answered while refusing as many out-of-scope ones as
 possible. Prints the weights to paste into AnswerPolicy, and the figures on each given file.
 
-    .venv/bin/python eval/calibrate.py eval/questions.jsonl eval/heldout.jsonl --check eval/heldout2.jsonl
+    .venv/bin/python eval/calibrate.py eval/questions.jsonl eval/heldout.jsonl eval/heldout2.jsonl \
+        --check eval/heldout3.jsonl --answered 0.875
 
-The refusal model is fitted on both the development and the first held-out set (52 out-of-scope
-rows are few for nine weights); eval/heldout2.jsonl, never fitted on, is the check.
+The refusal model is fitted on the development set and the first two held-out sets pooled (68
+out-of-scope rows are few for nine weights); eval/heldout3.jsonl, written blind and never fitted
+on or read row by row, is the check.
 """
 
 from __future__ import annotations

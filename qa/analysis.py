@@ -12,6 +12,7 @@ scikit-learn and the domain lists from ``qa/data``.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import lru_cache
@@ -20,7 +21,7 @@ from importlib import resources
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-ANALYZER_VERSION = 4
+ANALYZER_VERSION = 5
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -72,6 +73,22 @@ _SHORT_YEAR_RANGE_RE = re.compile(
 )
 
 
+# A month range with short years, as tables write periods: "April 08 - March 09".
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_MONTH_RANGE_RE = re.compile(
+    rf"\b((?:{_MONTHS})[a-z]*)\s+(\d\d)\s*-\s*((?:{_MONTHS})[a-z]*)\s+(\d\d)\b(?![-/.]?\d)"
+)
+
+
+def _spell_month_range(match: re.Match) -> str:
+    """'april 08 - march 09' -> 'april 2008 - march 2009' (only for consecutive or equal years)."""
+    first, second = int(match.group(2)), int(match.group(4))
+    if second not in (first, (first + 1) % 100):
+        return match.group(0)
+    century = 2000 if first < 50 else 1900
+    return f"{match.group(1)} {century + first} - {match.group(3)} {century + second if second >= first else century + 100 + second}"
+
+
 def _spell_short_year_range(match: re.Match) -> str:
     """'09-10' -> '2009 2010' (and '98/99' -> '1998 1999'); other digit pairs are left alone."""
     first, second = int(match.group(1)), int(match.group(2))
@@ -97,14 +114,18 @@ often (about the 13,000 most frequent words; "lad" 9,789, "info" 8,908, but "lee
 
 
 @lru_cache(maxsize=1)
-def everyday_english() -> frozenset[str]:
-    """The common words of English, from the word frequencies shipped with pyspellchecker (MIT;
-    counts from film subtitles, so American spellings: see :meth:`Analyzer.everyday`). Read once
-    per process, offline."""
+def everyday_english() -> dict[str, int]:
+    """The common words of English and their counts, from the word frequencies shipped with
+    pyspellchecker (MIT; counts from film subtitles, so American spellings: see
+    :meth:`Analyzer.everyday`). Read once per process, offline."""
     from spellchecker import SpellChecker  # imported here: only question analysis needs it
 
     counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
-    return frozenset(w for w, n in counts.items() if n >= EVERYDAY_MIN_COUNT)
+    return {w: n for w, n in counts.items() if n >= EVERYDAY_MIN_COUNT}
+
+
+VERY_COMMON_COUNT = 10_000_000
+"""Count at which a word is as common as English words get ("get" 9.5 million, "let" 3 million)."""
 
 
 def fold(text: str) -> str:
@@ -139,7 +160,9 @@ class Analyzer:
         """Folded word tokens with abbreviations expanded (stop words kept)."""
         out: list[str] = []
         append, extend, expand = out.append, out.extend, self.abbreviations.get
-        text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, _YEAR_RANGE_RE.sub(_spell_year_range, fold(text)))
+        text = _YEAR_RANGE_RE.sub(_spell_year_range, fold(text))
+        text = _MONTH_RANGE_RE.sub(_spell_month_range, text)
+        text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, text)
         for token in _TOKEN_RE.findall(text):
             if "'" in token:
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")
@@ -172,6 +195,17 @@ class Analyzer:
         """
         common = everyday_english()
         return word in common or self.american(word) in common
+
+    def commonness(self, word: str) -> float:
+        """How common ``word`` is in everyday English, 0..1 on a log scale: 0 for names, specialist
+        terms and words rarer than :data:`EVERYDAY_MIN_COUNT` ("fgm", "leeds"), about 0.6 for
+        "phone" or "worry", 1 for "get"."""
+        common = everyday_english()
+        count = common.get(word) or common.get(self.american(word)) or 0
+        if not count:
+            return 0.0
+        low, high = math.log(EVERYDAY_MIN_COUNT), math.log(VERY_COMMON_COUNT)
+        return min(1.0, (math.log(count) - low) / (high - low))
 
     # -- terms ---------------------------------------------------------------------------
     def stems(self, text: str) -> list[str]:

@@ -261,6 +261,24 @@ class Retriever:
                 i += 1
         return out
 
+    def _resolve_relative_year(self, words: list[str], history, query: Query) -> list[str]:
+        """A follow-up's "the year before" / "the next year" -> the years of the latest earlier
+        question that names any, shifted by one ("how many were good in 2009-10?" -> "and the
+        year before?" asks about 2008 2009). Recorded in ``query.corrections`` so the result
+        says how the question was read. Without years in the history, the words stay."""
+        for i in range(len(words) - 1):
+            shift = _RELATIVE_YEARS.get((words[i], words[i + 1]))
+            if shift is None:
+                continue
+            years = next((ys for h in reversed(list(history)) if (ys := _years(self.analyzer.words(h)))), [])
+            if not years:
+                return words
+            start = i - 1 if i and words[i - 1] == "the" else i
+            shifted = [str(y + shift) for y in years]
+            query.corrections[" ".join(words[start : i + 2])] = " ".join(shifted)
+            return words[:start] + shifted + words[i + 2 :]
+        return words
+
     def _counted(self, words: list[str]) -> set[str]:
         """Stems of what a "how many X ..." question counts (X, up to the first stop word), with
         their thesaurus equivalents ("kids" -> children)."""
@@ -295,6 +313,7 @@ class Retriever:
                         w = c
                 fixed.append(w)
             words = fixed
+        words = self._resolve_relative_year(words, history, query)
         text = " ".join(words)
         query.text = text
         query.counted = self._counted(words)
@@ -444,6 +463,18 @@ class Retriever:
             Hit(h.row, h.score * boost) if any(p & query.counted for p in self._figure_phrases(h.row)) else h for h in hits
         ]
         return sorted(boosted, key=lambda h: (-h.score, h.row))
+
+
+# Two words that place a follow-up's year relative to the conversation's: (word, word) -> years to add.
+_RELATIVE_YEARS = {
+    ("year", "before"): -1, ("previous", "year"): -1, ("prior", "year"): -1, ("year", "earlier"): -1,
+    ("last", "year"): -1, ("year", "after"): 1, ("next", "year"): 1, ("following", "year"): 1, ("year", "later"): 1,
+}
+
+
+def _years(words: list[str]) -> list[int]:
+    """The distinct years among analysed words, in order ("2009", "2010" -> [2009, 2010])."""
+    return list(dict.fromkeys(int(w) for w in words if len(w) == 4 and w.isdigit() and w[:2] in ("19", "20")))
 
 
 # A year ("in 2010 Ofsted published"), also with a footnote number glued on ("2009.3 The"), counts nothing.

@@ -52,3 +52,15 @@ def test_short_year_ranges_name_both_years_but_ages_pages_and_dates_stay_numbers
     assert A.stems("pages 12-13")[-2:] == ["12", "13"]
     assert A.stems("on 08/09/2009") == ["08", "09", "2009"]
     assert A.stems("10-12") == ["10", "12"]  # not consecutive: not a year
+
+
+def test_table_periods_with_short_years_name_the_years():
+    # Table 2's rows read "April 08 - March 09 0 40 74 59 173".
+    assert A.stems("April 08 - March 09")[1::2] == ["2008", "2009"]
+    assert A.stems("April 26 - June 30") == ["april", "26", "june", "30"]  # days, not years
+
+
+def test_commonness_separates_how_people_talk_from_specific_words():
+    assert A.commonness("get") > 0.9
+    assert 0.4 < A.commonness("phone") < 0.8
+    assert A.commonness("fgm") == A.commonness("leeds") == 0.0

@@ -163,3 +163,18 @@ def test_a_typo_is_corrected_even_when_its_stem_matches_a_stray_word(engine):
     assert query.corrections == {"famlies": "families"}
     # A real word known through its stem is not turned into a different, equally rare word.
     assert engine.retriever.analyse("was there an allegation").corrections == {}
+
+
+def test_a_year_range_is_answered_from_the_report_about_that_year(engine):
+    # The 2009-10 report's paragraphs say "62 were judged to be good" without repeating the years;
+    # its title names them. This used to be refused for "missing" the years.
+    result = engine.ask("how many SCRs were judged good in 2009-10?")
+    assert result["answer"] and "62" in result["answer"]
+
+
+def test_the_year_before_in_a_follow_up_is_the_conversation_s_year_minus_one(engine):
+    result = engine.ask("and the year before?", history=["how many SCRs were judged good in 2009-10?"])
+    assert result["search"]["corrected"] == {"the year before": "2008 2009"}
+    assert "April 08 - March 09 0 40 74 59 173" in result["passages"][0]["text"]
+    # Without years earlier in the conversation the words are searched as typed.
+    assert engine.ask("and the year before?")["search"]["corrected"] == {}
