@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from qa.analysis import Analyzer
 from qa.index import KINDS, Index
+from qa.passages import TABLE_ROW_SEPARATOR
 from qa.retrieval import Hit, Query, states_count
 
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
@@ -184,7 +185,21 @@ def choose_sentences(
     # Reading order, except that a "how many X" answer leads with the sentence giving a figure
     # for X; the others follow as context.
     chosen.sort(key=lambda c: (bool(query.counted) and not states_count(analyzer, query, c[3]), c[1], c[2]))
-    return [{"text": c[3], "citations": [c[1]]} for c in chosen]
+    return [{"text": text, "citations": [c[1]]} for c, text in zip(chosen, _without_repeated_captions([c[3] for c in chosen]))]
+
+
+def _without_repeated_captions(texts: list[str]) -> list[str]:
+    """Table rows carry their caption ("Table 1: Cause of death ... — Suicide 11") so that each
+    is understandable on its own; in one answer the caption is said once, by the first row."""
+    out, said = [], set()
+    for text in texts:
+        caption, sep, row = text.partition(TABLE_ROW_SEPARATOR)
+        if sep and caption in said:
+            text = row
+        elif sep:
+            said.add(caption)
+        out.append(text)
+    return out
 
 
 _REFERS_BACK_RE = re.compile(

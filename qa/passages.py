@@ -41,6 +41,9 @@ MIN_CHARS = 24
 TARGET_CHARS = 900
 """Preferred size of the parts a long paragraph is split into."""
 
+TABLE_ROW_SEPARATOR = " — "
+"""Between a table row passage's caption (and column headings) and the row itself."""
+
 BULLET_GLYPHS = "•−–-*·▪◦●○■□➢►"
 _BULLET_RE = re.compile(rf"^\s*[{re.escape(BULLET_GLYPHS)}]\s+(?=\S)")
 _NUMBERED_RE = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z‘'\"(“0-9])")
@@ -762,7 +765,7 @@ def _add_rows(builders: list[_Builder], table: _TableState, unit: _Unit, section
         prefix = table.title
         if table.columns:
             prefix += f" ({table.columns})"
-        prefix += " — "
+        prefix += TABLE_ROW_SEPARATOR
         if table.group:
             prefix += f"{table.group}: "
         b.add_text(prefix, line.start)
