@@ -34,17 +34,17 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -3.018),
-        ("best_score", -0.498),
-        ("coverage", 0.928),
-        ("top_coverage", 2.454),
-        ("missing_specific", 0.607),
-        ("unknown_words", -0.836),
-        ("missing_number", -2.266),
-        ("sentence_coverage", 2.071),
-        ("bigram_coverage", -0.211),
+        ("bias", -2.783),
+        ("best_score", -0.494),
+        ("coverage", 0.745),
+        ("top_coverage", 2.337),
+        ("missing_specific", 0.582),
+        ("unknown_words", -0.937),
+        ("missing_number", -2.298),
+        ("sentence_coverage", 2.068),
+        ("bigram_coverage", -0.140),
     )
-    min_confidence: float = 0.365
+    min_confidence: float = 0.362
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3

@@ -329,7 +329,10 @@ class Retriever:
             own = len(set(self.analyzer.stems(text)))
             weight = self.config.history_weight * (2 if own <= 2 else 1)
             recent = list(history)[-3:]
-            sources += [(h, weight * (0.7 ** (len(recent) - 1 - i))) for i, h in enumerate(recent)]
+            earlier = [(h, weight * (0.7 ** (len(recent) - 1 - i))) for i, h in enumerate(recent)]
+            sources += earlier
+        else:
+            earlier = []
         raw: dict[int, float] = {}
         for source_text, weight in sources:
             terms = self.analyzer.terms(source_text)
@@ -349,6 +352,14 @@ class Retriever:
                 if source_text is text and " " not in term:
                     query.own[j] = float(self.index.idf[j])
                 raw[j] = max(raw.get(j, 0.0), value)
+        # Coordination also counts the conversation's words, at their lower weight: "what should
+        # have been done differently for her?" is about the girl the earlier question named, and
+        # a passage about her must not score zero for lacking "differently".
+        for source_text, weight in earlier:
+            for term in self.analyzer.stems(source_text):
+                j = self.index.term_id(term)
+                if j >= 0:
+                    query.own[j] = max(query.own.get(j, 0.0), weight * float(self.index.idf[j]))
         # The same words as typed, for the result ("No report uses the word “dogs”").
         missing = set(query.unknown)
         query.unknown_words = list(dict.fromkeys(

@@ -178,3 +178,10 @@ def test_the_year_before_in_a_follow_up_is_the_conversation_s_year_minus_one(eng
     assert "April 08 - March 09 0 40 74 59 173" in result["passages"][0]["text"]
     # Without years earlier in the conversation the words are searched as typed.
     assert engine.ask("and the year before?")["search"]["corrected"] == {}
+
+
+def test_a_follow_up_finds_the_passage_about_whom_the_conversation_named(engine):
+    # "her" is the girl of the earlier question; the passage about her never says "differently".
+    history = ["tell me about the 17 year old girl who killed herself in the press release"]
+    result = engine.ask("what should have been done differently for her?", history=history)
+    assert "17-year-old girl" in result["passages"][0]["text"]
