@@ -55,6 +55,8 @@ _NUMBER_WORDS = {
     )
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90"}
 
+# Two digits on either side of a dash or slash: what every year range below contains.
+_DIGITS_RANGE_RE = re.compile(r"\d\s*[-/]\s*(?:[a-z]+\s+)?\d")
 _YEAR_RANGE_RE = re.compile(r"\b((?:19|20)\d\d)\s*[-/]\s*(\d\d)\b(?![-/]\d)")
 
 
@@ -160,9 +162,11 @@ class Analyzer:
         """Folded word tokens with abbreviations expanded (stop words kept)."""
         out: list[str] = []
         append, extend, expand = out.append, out.extend, self.abbreviations.get
-        text = _YEAR_RANGE_RE.sub(_spell_year_range, fold(text))
-        text = _MONTH_RANGE_RE.sub(_spell_month_range, text)
-        text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, text)
+        text = fold(text)
+        if _DIGITS_RANGE_RE.search(text):  # year ranges are rare; most text skips the three rewrites
+            text = _YEAR_RANGE_RE.sub(_spell_year_range, text)
+            text = _MONTH_RANGE_RE.sub(_spell_month_range, text)
+            text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, text)
         for token in _TOKEN_RE.findall(text):
             if "'" in token:
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")

@@ -115,9 +115,9 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     # the 2009-10 report's paragraphs rarely repeat "2009".
     numbers = set(_NUMBER_TOKEN_RE.findall(" ".join(analyzer.words(query.text))))
     if numbers:
-        docs = {int(index.passage_doc[r]) for r in rows}
-        about = [" ".join(str(index.documents[d].get(k) or "") for k in ("title", "notes", "date")) for d in docs]
-        present = set(analyzer.words(" ".join(texts + about)))
+        present = set(everything)  # figures are their own stems; the passages' stems are cached
+        for d in {int(index.passage_doc[r]) for r in rows}:
+            present |= index.document_stems(d, analyzer)
         signals["missing_number"] = float(not numbers <= present)
     else:
         signals["missing_number"] = 0.0

@@ -271,6 +271,11 @@ class Index:
             ]
         )
         self._stems = functools.lru_cache(maxsize=4096)(lambda i, analyzer: frozenset(analyzer.stems(self.text(i))))
+        self._document_stems = functools.lru_cache(maxsize=1024)(
+            lambda d, analyzer: frozenset(
+                analyzer.stems(" ".join(str(self.documents[d].get(k) or "") for k in ("title", "notes", "date")))
+            )
+        )
 
     @property
     def identity(self) -> tuple[int, int, int]:
@@ -292,6 +297,11 @@ class Index:
     def stems(self, i: int, analyzer) -> frozenset[str]:
         """The stems of passage ``i``'s text (cached: answers look at the same top passages often)."""
         return self._stems(i, analyzer)
+
+    def document_stems(self, d: int, analyzer) -> frozenset[str]:
+        """The stems of document ``d``'s title, notes and date (cached): what a whole report is
+        about, e.g. the years of "Learning lessons from serious case reviews 2009–2010"."""
+        return self._document_stems(d, analyzer)
 
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Posting list of term ``j``: (passage rows, tf-idf weights)."""

@@ -202,7 +202,7 @@ def spec(cfg: dict[str, Any], script_root: str = "") -> dict[str, Any]:
                         "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
                         "search": {
                             "type": "object",
-                            "description": "How the question was read: misspellings corrected, and words no report uses",
+                            "description": "How the question was read: misspellings corrected (and a follow-up's 'the year before' read as years), and words no report uses",
                             "properties": {
                                 "corrected": {"type": "object", "additionalProperties": {"type": "string"}},
                                 "not_in_reports": {"type": "array", "items": {"type": "string"}},
