@@ -9,7 +9,8 @@ switched off in :class:`RetrievalConfig`; docs/quality.md has the ablation):
   (shared character trigrams, then edit distance), e.g. "fahters" -> "fathers";
 * a domain thesaurus: practitioners' words also search for the reports' words ("mums" ->
   mothers, "teens" -> young people, "died" -> death), at a lower weight;
-* follow-ups: terms of earlier questions count, at a lower weight;
+* follow-ups: terms of earlier questions count, at a lower weight, and "the year before" reads
+  as the conversation's years minus one;
 * pivoted length normalisation: short fragments no longer beat full paragraphs on one shared word;
 * a document prior: a question naming a report's title ("ages of concern") favours that report;
 * figures: "how many" questions favour passages that contain numbers.
@@ -148,7 +149,7 @@ class Query:
     wants_number: bool = False
     text: str = ""
     asks_who: bool = False
-    own: dict[int, float] = field(default_factory=dict)  # the question's own unigram columns -> idf
+    own: dict[int, float] = field(default_factory=dict)  # unigram columns -> idf (earlier questions': idf x their weight)
     counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
 
@@ -261,7 +262,7 @@ class Retriever:
                 i += 1
         return out
 
-    def _resolve_relative_year(self, words: list[str], history, query: Query) -> list[str]:
+    def _resolve_relative_year(self, words: list[str], history: list[str] | tuple[str, ...], query: Query) -> list[str]:
         """A follow-up's "the year before" / "the next year" -> the years of the latest earlier
         question that names any, shifted by one ("how many were good in 2009-10?" -> "and the
         year before?" asks about 2008 2009). Recorded in ``query.corrections`` so the result
