@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from qa.analysis import Analyzer
 from qa.index import KINDS, Index
 from qa.passages import TABLE_ROW_SEPARATOR
-from qa.retrieval import Hit, Query, states_count
+from qa.retrieval import Hit, Query, states_count, years_in
 
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
@@ -272,8 +272,8 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     # A year the question asks about ("in 2011-12") must be in the answer or in what its passages
     # are about (their report's title, notes, date): a passage about another period is not an
     # answer, however well it matches otherwise.
-    years = set(_YEAR_RE.findall(" ".join(analyzer.words(query.text))))
-    if years and not years <= set(_YEAR_RE.findall(" ".join(analyzer.words(joined + " " + scope)))):
+    years = set(years_in(analyzer.words(query.text)))
+    if years and not years <= set(years_in(analyzer.words(joined + " " + scope))):
         return False
     if query.asks_who and not _new_names(query.text, joined):
         return False
@@ -286,7 +286,6 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     return True
 
 
-_YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 _NAME_RE = re.compile(r"\b([A-Z][a-z’']+(?:\s+(?:of\s+)?[A-Z][a-z’']+)+)")  # two or more capitalised words
 
 

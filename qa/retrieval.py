@@ -271,7 +271,7 @@ class Retriever:
             shift = _RELATIVE_YEARS.get((words[i], words[i + 1]))
             if shift is None:
                 continue
-            years = next((ys for h in reversed(list(history)) if (ys := _years(self.analyzer.words(h)))), [])
+            years = next((ys for h in reversed(list(history)) if (ys := years_in(self.analyzer.words(h)))), [])
             if not years:
                 return words
             start = i - 1 if i and words[i - 1] == "the" else i
@@ -330,12 +330,12 @@ class Retriever:
             own = len(set(self.analyzer.stems(text)))
             weight = self.config.history_weight * (2 if own <= 2 else 1)
             recent = list(history)[-3:]
-            earlier = [(h, weight * (0.7 ** (len(recent) - 1 - i))) for i, h in enumerate(recent)]
-            sources += earlier
+            history_from = len(sources)
+            sources += [(h, weight * (0.7 ** (len(recent) - 1 - i))) for i, h in enumerate(recent)]
         else:
-            earlier = []
+            history_from = len(sources)
         raw: dict[int, float] = {}
-        for source_text, weight in sources:
+        for k, (source_text, weight) in enumerate(sources):
             terms = self.analyzer.terms(source_text)
             if weight == 1.0 and source_text is text:
                 query.terms = terms
@@ -352,15 +352,13 @@ class Retriever:
                 value = weight_here * (1 + np.log(count)) * float(self.index.idf[j])
                 if source_text is text and " " not in term:
                     query.own[j] = float(self.index.idf[j])
-                raw[j] = max(raw.get(j, 0.0), value)
-        # Coordination also counts the conversation's words, at their lower weight: "what should
-        # have been done differently for her?" is about the girl the earlier question named, and
-        # a passage about her must not score zero for lacking "differently".
-        for source_text, weight in earlier:
-            for term in self.analyzer.stems(source_text):
-                j = self.index.term_id(term)
-                if j >= 0:
+                elif k >= history_from and " " not in term:
+                    # Coordination also counts the conversation's words, at their lower weight:
+                    # "what should have been done differently for her?" is about the girl the
+                    # earlier question named, and a passage about her must not score zero for
+                    # lacking "differently".
                     query.own[j] = max(query.own.get(j, 0.0), weight * float(self.index.idf[j]))
+                raw[j] = max(raw.get(j, 0.0), value)
         # The same words as typed, for the result ("No report uses the word “dogs”").
         missing = set(query.unknown)
         query.unknown_words = list(dict.fromkeys(
@@ -484,7 +482,7 @@ _RELATIVE_YEARS = {
 }
 
 
-def _years(words: list[str]) -> list[int]:
+def years_in(words: list[str]) -> list[int]:
     """The distinct years among analysed words, in order ("2009", "2010" -> [2009, 2010])."""
     return list(dict.fromkeys(int(w) for w in words if len(w) == 4 and w.isdigit() and w[:2] in ("19", "20")))
 
