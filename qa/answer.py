@@ -20,6 +20,13 @@ from qa.retrieval import Hit, Query, states_count, years_in
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
 
+NEEDS_EARLIER_QUESTION = (
+    "This reads as a follow-up to an earlier question, and there is none in this conversation: "
+    "ask the whole question (which year, which children, which report)."
+)
+"""What every door says when ``search.needs_earlier_question`` is set (qa-core.js and widget.js
+repeat it)."""
+
 
 @dataclass(frozen=True)
 class AnswerPolicy:
@@ -326,7 +333,8 @@ def compose(
     policy: AnswerPolicy | None = None,
 ) -> dict:
     """The result object: question, answer (or None), status, sentences, cited passages, and
-    ``search``: ``{"corrected": {typed: read as}, "not_in_reports": [words no report uses]}``."""
+    ``search``: ``{"corrected": {typed: read as}, "not_in_reports": [words no report uses],
+    "needs_earlier_question": the question reads as a follow-up but the conversation has none}``."""
     policy = policy or AnswerPolicy()
     wanted = highlight_stems(query, index)
     passages = []
@@ -337,7 +345,9 @@ def compose(
     signals = evidence_signals(query, hits, index, analyzer, policy.evidence_passages)
     confidence = policy.confidence(signals) if hits else 0.0
     sentences: list[dict] = []
-    if hits and confidence >= policy.min_confidence:
+    # A follow-up with no conversation to follow ("and the year before?") has nothing to answer
+    # about: retrieval still shows where it looked, but any answer would be a guess.
+    if hits and confidence >= policy.min_confidence and not query.needs_history:
         sentences = [s for s in choose_sentences(question, query, hits, index, analyzer, policy) if s["citations"][0] <= len(passages)]
         if policy.check_answer_type and not answers_the_type(query, sentences, analyzer, _scope(sentences, passages, index)):
             sentences = []
@@ -350,6 +360,10 @@ def compose(
         "passages": passages,
         # What was searched for: typos corrected, and the words no report uses (so a user can see
         # why a question about "Leeds" is not found, or that "fahters" was read as "fathers").
-        "search": {"corrected": dict(query.corrections), "not_in_reports": list(query.unknown_words)},
+        "search": {
+            "corrected": dict(query.corrections),
+            "not_in_reports": list(query.unknown_words),
+            "needs_earlier_question": query.needs_history,
+        },
         "evidence": {"confidence": round(confidence, 4), **{k: round(v, 4) for k, v in signals.items()}},
     }

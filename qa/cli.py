@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 
+from qa.answer import NEEDS_EARLIER_QUESTION
 from qa.documents import CorpusError, load_corpus
 from qa.engine import MAX_TOP_K, Engine, resolve_paths
 from qa.index import rebuild_index
@@ -141,10 +142,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def search_notes(result: dict) -> list[str]:
-    """How the question was read, in words (the pages say the same): corrections and words that
-    no report uses."""
+    """How the question was read, in words (the pages say the same): a follow-up with nothing to
+    follow, corrections, and words that no report uses."""
     search = result.get("search") or {}
     notes = []
+    if search.get("needs_earlier_question"):
+        notes.append(NEEDS_EARLIER_QUESTION)
     corrected = search.get("corrected") or {}
     if corrected:
         notes.append("Read " + ", ".join(f"“{typed}” as “{fixed}”" for typed, fixed in corrected.items()) + ".")

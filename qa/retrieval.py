@@ -152,6 +152,7 @@ class Query:
     own: dict[int, float] = field(default_factory=dict)  # unigram columns -> idf (earlier questions': idf x their weight)
     counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
+    needs_history: bool = False  # reads as a follow-up ("and the year before?") with no earlier question
 
     @property
     def empty(self) -> bool:
@@ -315,6 +316,7 @@ class Retriever:
                 fixed.append(w)
             words = fixed
         words = self._resolve_relative_year(words, history, query)
+        query.needs_history = not history and leans_on_earlier(words)
         text = " ".join(words)
         query.text = text
         query.counted = self._counted(words)
@@ -480,6 +482,21 @@ _RELATIVE_YEARS = {
     ("year", "before"): -1, ("previous", "year"): -1, ("prior", "year"): -1, ("year", "earlier"): -1,
     ("last", "year"): -1, ("year", "after"): 1, ("next", "year"): 1, ("following", "year"): 1, ("year", "later"): 1,
 }
+
+
+_CONTINUATIONS = (("and",), ("but",), ("also",), ("so",), ("what", "about"), ("how", "about"), ("what", "of"), ("same", "for"))
+_ANAPHORS = frozenset({"them", "they", "those", "these", "it", "that", "he", "she", "him", "her", "his", "their", "theirs", "then"})
+
+
+def leans_on_earlier(words: list[str]) -> bool:
+    """Whether a question (its analyser words) only makes sense after an earlier one: it names a
+    year relative to another ("and the year before?", "what about the following year?") without
+    naming any year itself, or it opens as a continuation ("and", "what about") and points back
+    with a pronoun ("and how many of them died?"). "What about babies?" stands alone."""
+    if not years_in(words) and any(pair in _RELATIVE_YEARS for pair in zip(words, words[1:])):
+        return True
+    opens = any(tuple(words[: len(c)]) == c for c in _CONTINUATIONS)
+    return opens and any(w in _ANAPHORS for w in words)
 
 
 def years_in(words: list[str]) -> list[int]:

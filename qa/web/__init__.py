@@ -146,6 +146,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _globals():
         from flask import url_for
 
+        from qa.answer import NEEDS_EARLIER_QUESTION
+
         from .core import answer_segments, highlight_segments
 
         def asset(name: str) -> str:
@@ -155,6 +157,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "asset": asset,
             "highlight_segments": highlight_segments,
             "answer_segments": answer_segments,
+            "needs_earlier_question": NEEDS_EARLIER_QUESTION,
             "max_question_chars": cfg["QA_MAX_QUESTION_CHARS"],
             "max_history": cfg["QA_MAX_HISTORY"],
         }

@@ -206,6 +206,10 @@ def spec(cfg: dict[str, Any], script_root: str = "") -> dict[str, Any]:
                             "properties": {
                                 "corrected": {"type": "object", "additionalProperties": {"type": "string"}},
                                 "not_in_reports": {"type": "array", "items": {"type": "string"}},
+                                "needs_earlier_question": {
+                                    "type": "boolean",
+                                    "description": "The question reads as a follow-up ('and the year before?') but no history was sent: it is not answered; ask the whole question or send history",
+                                },
                             },
                         },
                     },

@@ -38,6 +38,16 @@ def test_ask_prints_a_cited_answer(index_path):
     assert "paragraph 7" in done.stdout
 
 
+def test_ask_says_a_follow_up_needs_its_earlier_question(index_path):
+    args = ("ask", "--corpus", str(CORPUS), "--index", str(index_path), "and the year before?")
+    alone = qa(*args)
+    assert alone.returncode == 0, alone.stderr
+    assert "there is none in this conversation: ask the whole question" in alone.stdout
+    followed = qa(*args, "--history", "how many SCRs were judged good in 2009-10?")
+    assert followed.stdout.startswith("Table 2: Number of judgements")
+    assert "Read “the year before” as “2008 2009”." in followed.stdout
+
+
 def test_ask_json_refuses_out_of_scope(index_path):
     done = qa("ask", "--json", "--index", str(index_path), "--corpus", str(CORPUS), "What is the capital of France?")
     result = json.loads(done.stdout)

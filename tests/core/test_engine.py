@@ -44,7 +44,7 @@ def test_every_answer_sentence_is_copied_from_its_cited_passage(engine):
 def test_result_object_has_the_documented_shape(engine):
     result = engine.ask("thresholds for referral", top_k=3)
     assert set(result) >= {"question", "answer", "status", "sentences", "passages", "search"}
-    assert result["search"] == {"corrected": {}, "not_in_reports": []}
+    assert result["search"] == {"corrected": {}, "not_in_reports": [], "needs_earlier_question": False}
     assert len(result["passages"]) == 3
     for rank, p in enumerate(result["passages"], start=1):
         assert p["rank"] == rank
@@ -138,7 +138,7 @@ def test_a_count_of_something_no_report_mentions_is_refused_and_says_why(engine)
 
 
 def test_the_result_says_how_a_misspelt_question_was_read(engine):
-    assert engine.ask("role of fahters")["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": []}
+    assert engine.ask("role of fahters")["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": [], "needs_earlier_question": False}
 
 
 def test_an_answer_sentence_brings_the_next_one_that_refers_back_to_it(engine):
@@ -176,8 +176,25 @@ def test_the_year_before_in_a_follow_up_is_the_conversation_s_year_minus_one(eng
     result = engine.ask("and the year before?", history=["how many SCRs were judged good in 2009-10?"])
     assert result["search"]["corrected"] == {"the year before": "2008 2009"}
     assert "April 08 - March 09 0 40 74 59 173" in result["passages"][0]["text"]
-    # Without years earlier in the conversation the words are searched as typed.
-    assert engine.ask("and the year before?")["search"]["corrected"] == {}
+    assert result["answer"] and not result["search"]["needs_earlier_question"]
+
+
+@pytest.mark.parametrize("question", ["and the year before?", "and how many of them died?", "what about the following year?"])
+def test_a_follow_up_without_a_conversation_asks_for_the_whole_question(engine, question):
+    # Alone, these used to get a confident answer about whatever their few words matched
+    # ("and the year before?" -> disabled children). The result still shows where it looked.
+    result = engine.ask(question)
+    assert result["status"] == "not_found" and result["answer"] is None
+    assert result["search"]["needs_earlier_question"] is True
+    assert result["search"]["corrected"] == {}
+    assert result["passages"]
+
+
+@pytest.mark.parametrize("question", ["what about babies?", "and what did reviews find about fathers?", "how many children died in 2009-10?"])
+def test_a_question_that_stands_alone_is_not_taken_for_a_follow_up(engine, question):
+    result = engine.ask(question)
+    assert result["search"]["needs_earlier_question"] is False
+    assert result["answer"]
 
 
 def test_a_follow_up_finds_the_passage_about_whom_the_conversation_named(engine):

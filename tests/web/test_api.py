@@ -890,7 +890,20 @@ def test_questions_logged_only_when_enabled(make_app, access_lines):
 
 def test_chat_page_and_api_say_how_the_question_was_read(client):
     result = ask(client, "role of fahters in parking permits").get_json()
-    assert result["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": ["parking", "permits"]}
+    assert result["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": ["parking", "permits"], "needs_earlier_question": False}
     html = client.get("/", query_string={"q": "role of fahters in parking permits"}).get_data(as_text=True)
     note = re.search(r'<p class="search-note">(.*?)</p>', html, re.S).group(1)
     assert unescape(re.sub(r"<[^>]+>", "", note)) == "Read “fahters” as “fathers”. No report uses the words “parking”, “permits”."
+
+
+def test_a_follow_up_sent_without_history_asks_for_the_whole_question(client):
+    from qa.answer import NEEDS_EARLIER_QUESTION
+
+    alone = ask(client, "and how many of them died?").get_json()
+    assert alone["status"] == "not_found" and alone["search"]["needs_earlier_question"] is True
+    followed = ask(client, "and how many of them died?", history=["how many children were covered by the 2009-10 reviews?"]).get_json()
+    assert followed["status"] == "answered" and followed["search"]["needs_earlier_question"] is False
+    html = client.get("/", query_string={"q": "and how many of them died?"}).get_data(as_text=True)
+    note = re.search(r'<p class="search-note">(.*?)</p>', html, re.S).group(1)
+    assert unescape(note) == NEEDS_EARLIER_QUESTION
+    assert "Not found in these reports." in html

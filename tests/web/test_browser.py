@@ -241,6 +241,23 @@ def test_example_question_and_not_found_state(page, server):
     assert turn.locator(".search-note").inner_text() == "Read “fahters” as “fathers”."
 
 
+def test_a_first_question_that_reads_as_a_follow_up_asks_for_the_whole_question(page, server, allowed_host):
+    from qa.answer import NEEDS_EARLIER_QUESTION
+
+    page.goto(server.base + "/")
+    turn = ask_in_chat(page, "and how many of them died?")
+    assert turn.locator(".search-note").inner_text() == NEEDS_EARLIER_QUESTION
+    assert not turn.locator(".answer-text").count()
+    page.goto(allowed_host.origin + "/")
+    page.wait_for_selector("[data-qa-widget][data-qa-widget-ready]", state="attached")
+    widget = page.locator("[data-qa-widget]")
+    widget.locator("input").fill("and the year before?")
+    widget.locator("input").press("Enter")
+    page.wait_for_function("document.querySelector('[data-qa-widget]').shadowRoot.querySelectorAll('.turn').length == 1")
+    assert widget.locator(".turn .note").inner_text() == NEEDS_EARLIER_QUESTION
+    assert widget.locator(".turn .nf").inner_text().startswith("Not found in these reports.")
+
+
 def test_errors_are_shown_and_the_question_kept(page, server):
     page.goto(server.base + "/")
     page.fill("#q", "x" * 500)

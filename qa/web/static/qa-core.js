@@ -114,14 +114,21 @@
     return ol;
   }
 
+  var NEEDS_EARLIER_QUESTION = "This reads as a follow-up to an earlier question, and there is none in this conversation: ask the whole question (which year, which children, which report).";
+
   /* How the question was read: the same words as the server-rendered page and the CLI. */
   function searchNote(result) {
     var search = result.search || {};
     var corrected = search.corrected || {};
     var typed = Object.keys(corrected);
     var missing = Array.isArray(search.not_in_reports) ? search.not_in_reports : [];
-    if (!typed.length && !missing.length) return null;
+    var dangling = search.needs_earlier_question === true;
+    if (!typed.length && !missing.length && !dangling) return null;
     var p = el("p", { class: "search-note" });
+    if (dangling) {
+      /* qa.answer.NEEDS_EARLIER_QUESTION */
+      p.appendChild(document.createTextNode(NEEDS_EARLIER_QUESTION + (typed.length || missing.length ? " " : "")));
+    }
     if (typed.length) {
       p.appendChild(document.createTextNode("Read "));
       typed.forEach(function (t, i) {

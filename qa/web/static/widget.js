@@ -167,6 +167,9 @@
       var corrected = search.corrected || {};
       var missing = Array.isArray(search.not_in_reports) ? search.not_in_reports : [];
       var parts = [];
+      if (search.needs_earlier_question === true) {
+        parts.push("This reads as a follow-up to an earlier question, and there is none in this conversation: ask the whole question (which year, which children, which report).");  /* qa.answer.NEEDS_EARLIER_QUESTION */
+      }
       var typed = Object.keys(corrected);
       if (typed.length) {
         parts.push("Read " + typed.map(function (t) { return "\u201c" + t + "\u201d as \u201c" + corrected[t] + "\u201d"; }).join(", ") + ".");
@@ -220,7 +223,7 @@
           nf.appendChild(list);
         }
         turn.appendChild(nf);
-        announcer.textContent = "Not found in these reports.";
+        announcer.textContent = "Not found in these reports." + (note ? " " + note : "");
       }
       log.appendChild(turn);
       log.scrollTop = turn.offsetTop - log.offsetTop;
