@@ -287,7 +287,7 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     if query.counted:
         if query.counted & set(query.unknown):
             return False  # "how many reviews involved dogs": no report counts what it never mentions
-        return any(states_count(analyzer, query, t) for t in texts)
+        return any(states_count(analyzer, query, t, captions=True) for t in texts)
     if query.wants_number:
         return any(NUMBER_WORD_RE.search(t) for t in texts)
     return True

@@ -29,6 +29,7 @@ from nltk.metrics.distance import edit_distance
 
 from qa.analysis import Analyzer, STOP_WORDS, fold
 from qa.index import KINDS, Index
+from qa.passages import TABLE_ROW_SEPARATOR
 
 _FIGURE = r"(?:\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred)"
 # A figure and the (up to four) words after it: "147 serious case reviews", "26 had been born".
@@ -505,22 +506,30 @@ def years_in(words: list[str]) -> list[int]:
 
 
 # A year ("in 2010 Ofsted published"), also with a footnote number glued on ("2009.3 The"), counts nothing.
+_CELL_FIGURE_RE = re.compile(r"(?<![\w/-])\d[\d,.]*%?(?![\w/-])")  # a figure cell ("59", "42%"), not a date
 _YEAR_FIGURE_RE = re.compile(r"(?:19|20)\d\d(?:\.\d{1,2})?")
 
 
-def figure_phrases(analyzer: Analyzer, text: str) -> list[frozenset[str]]:
+def figure_phrases(analyzer: Analyzer, text: str, captions: bool = False) -> list[frozenset[str]]:
     """Stems of the words next to each figure in ``text``: after it ("147 serious case reviews")
-    and, for a table row, before the figure that ends it ("Natural causes 9")."""
+    and, for a table row, before the figure that ends it ("Natural causes 9"). With
+    ``captions``, a table row's figures also count what its caption and column headings name
+    ("Table 2: Number of judgements for serious case reviews ... Total SCRs — April 08 - March 09
+    0 40 74 59 173"); ranking leaves that out, since every row of a table shares its caption."""
     phrases = [frozenset(analyzer.stems(m.group(1))) for m in COUNTED_RE.finditer(text) if not _YEAR_FIGURE_RE.fullmatch(m.group(0))]
     row = COUNTED_AFTER_RE.search(text[-80:])
     if row:
         phrases.append(frozenset(analyzer.stems(row.group(1))))
+    caption, separator, cells = text.partition(TABLE_ROW_SEPARATOR)
+    if captions and separator and _CELL_FIGURE_RE.search(cells):
+        phrases.append(frozenset(analyzer.stems(caption)))
     return phrases
 
 
-def states_count(analyzer: Analyzer, query: Query, text: str) -> bool:
-    """Whether ``text`` gives a figure for what a "how many" question counts ("147 reviews")."""
-    return any(phrase & query.counted for phrase in figure_phrases(analyzer, text))
+def states_count(analyzer: Analyzer, query: Query, text: str, captions: bool = False) -> bool:
+    """Whether ``text`` gives a figure for what a "how many" question counts ("147 reviews"); with
+    ``captions``, a table row counts what its caption names (see :func:`figure_phrases`)."""
+    return any(phrase & query.counted for phrase in figure_phrases(analyzer, text, captions))
 
 
 def _trigrams(word: str) -> list[str]:

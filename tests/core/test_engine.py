@@ -202,3 +202,12 @@ def test_a_follow_up_finds_the_passage_about_whom_the_conversation_named(engine)
     history = ["tell me about the 17 year old girl who killed herself in the press release"]
     result = engine.ask("what should have been done differently for her?", history=history)
     assert "17-year-old girl" in result["passages"][0]["text"]
+
+
+def test_a_table_row_answers_how_many_of_what_its_caption_counts(engine):
+    # The row "April 07 - March 08 0 12 18 20 50" never says "SCRs"; its caption and column
+    # headings do ("Number of judgements for serious case reviews ... Total SCRs"). This was
+    # refused for not stating a figure for SCRs.
+    result = engine.ask("how many SCRs were outstanding in 2007-08")
+    assert result["answer"] and result["answer"].startswith("Table 2: Number of judgements")
+    assert "April 07 - March 08 0 12 18 20 50" in result["answer"]
