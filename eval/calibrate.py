@@ -26,7 +26,10 @@ from sklearn.metrics import roc_auc_score
 from qa.answer import evidence_signals
 from qa.engine import Engine
 
-FEATURES = ("best_score", "coverage", "top_coverage", "missing_specific", "unknown_words", "missing_number", "sentence_coverage", "bigram_coverage")
+FEATURES = (
+    "best_score", "coverage", "top_coverage", "missing_specific", "unknown_words", "missing_number",
+    "sentence_coverage", "bigram_coverage", "count_coverage", "asks_procedure",
+)
 
 
 def signals_for(engine: Engine, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,7 +81,10 @@ def main() -> None:
         answered = answers[yc == 1].mean()
         refused = (~answers)[yc == 0].mean()
         auc = roc_auc_score(yc, pc)  # how well confidence separates the two kinds, whatever the threshold
-        print(f"{path}: answered {answered:.2f} of answerable, refused {refused:.2f} of out-of-scope, AUC {auc:.3f}")
+        # The same with the answer-type check's refusals counted as confidence 0: how well the
+        # whole decision separates them (the model need not learn what the check already refuses).
+        decided = roc_auc_score(yc, pc * tc)
+        print(f"{path}: answered {answered:.2f} of answerable, refused {refused:.2f} of out-of-scope, AUC {auc:.3f} (with the type check {decided:.3f})")
 
 
 if __name__ == "__main__":

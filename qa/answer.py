@@ -41,17 +41,19 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -2.783),
-        ("best_score", -0.494),
+        ("bias", -3.016),
+        ("best_score", -0.042),
         ("coverage", 0.745),
-        ("top_coverage", 2.337),
-        ("missing_specific", 0.582),
-        ("unknown_words", -0.937),
-        ("missing_number", -2.298),
-        ("sentence_coverage", 2.068),
-        ("bigram_coverage", -0.140),
+        ("top_coverage", 1.500),
+        ("missing_specific", 0.719),
+        ("unknown_words", -0.914),
+        ("missing_number", -2.369),
+        ("sentence_coverage", 0.270),
+        ("bigram_coverage", -0.434),
+        ("count_coverage", 3.457),
+        ("asks_procedure", -2.023),
     )
-    min_confidence: float = 0.362
+    min_confidence: float = 0.408
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
@@ -77,7 +79,10 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
       corpus' highest idf (a specific name or topic the passages never mention);
     * ``unknown_words``: question words the corpus never uses at all, each counted by how rare it
       is in everyday English (1 for "fgm", about 0.4 for "phone", 0 for "get"; capped at 2, / 2);
-    * ``missing_number``: 1 if the question names a figure or year the evidence does not contain.
+    * ``missing_number``: 1 if the question names a figure or year the evidence does not contain;
+    * ``count_coverage``: for a "how many X" question, ``sentence_coverage`` among the sentences
+      that give a figure for X (0 when none does); otherwise the same as ``sentence_coverage``;
+    * ``asks_procedure``: 1 if the question asks how to do something or whom to contact.
     """
     signals = {"best_score": hits[0].score if hits else 0.0}
     stems = [t for t in dict.fromkeys(query.terms) if " " not in t]
@@ -106,11 +111,19 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     # A word no report uses says more about scope the rarer it is in English: "fgm" or "lado"
     # (out of scope) against "actually" or "stuff" (how people talk).
     signals["unknown_words"] = min(sum(1 - analyzer.commonness(w) for w in query.unknown_words), 2) / 2
-    best_sentence = 0.0
+    best_sentence = best_count = 0.0
     for row, text in zip(rows, texts):
         for terms in index.sentence_terms(row, analyzer):
             best_sentence = max(best_sentence, share({t for t in terms if " " not in t}))
+        if query.counted:
+            for unit, terms in _units(row, index, analyzer):
+                if states_count(analyzer, query, unit, captions=True):
+                    best_count = max(best_count, share({t for t in terms if " " not in t}))
     signals["sentence_coverage"] = best_sentence
+    # "How many children were on child protection plans?": the sentence that gives a figure for
+    # children must also be about the plans, not about assessments of abuse.
+    signals["count_coverage"] = best_count if query.counted else best_sentence
+    signals["asks_procedure"] = float(query.asks_procedure)
     bigrams = [t for t in dict.fromkeys(query.terms) if " " in t]
     if bigrams:
         evidence_terms = set().union(*(analyzer.terms(t) for t in texts)) if texts else set()
@@ -129,6 +142,16 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     else:
         signals["missing_number"] = 0.0
     return signals
+
+
+def _units(row: int, index: Index, analyzer: Analyzer) -> list[tuple[str, frozenset[str]]]:
+    """A passage's answer units with their terms: its sentences, or the whole passage for a
+    table row (its caption says what the figures are) or a passage the splitter left whole."""
+    text = index.text(row)
+    spans = index.sentences(row)
+    if KINDS[int(index.passage_kind[row])] == "table_row" or not spans:
+        return [(text, frozenset(analyzer.terms(text)))]
+    return [(text[s:e], terms) for (s, e), terms in zip(spans, index.sentence_terms(row, analyzer))]
 
 
 def choose_sentences(
@@ -254,42 +277,51 @@ def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: di
     return out
 
 
-def _scope(sentences: list[dict], passages: list[dict], index: Index) -> str:
-    """What the cited passages are about beyond their own words: their text, section, and their
+def _scopes(sentences: list[dict], passages: list[dict], index: Index) -> dict[int, str]:
+    """What each cited passage is about beyond its own words, by rank: its text, section, and its
     report's title, notes and date (a "2009-10" question is answered by the 2009-10 report)."""
     cited = {c for s in sentences for c in s["citations"]}
-    parts = []
+    scopes = {}
     for p in passages:
         if p["rank"] in cited:
             notes = index.documents[index.doc_position[p["doc_id"]]].get("notes") or ""
-            parts += [p["text"], p.get("section") or "", p["title"], p.get("date") or "", notes]
-    return " ".join(parts)
+            scopes[p["rank"]] = " ".join([p["text"], p.get("section") or "", p["title"], p.get("date") or "", notes])
+    return scopes
 
 
-def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, scope: str = "") -> bool:
+def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, scopes: dict[int, str] | None = None) -> bool:
     """Whether the chosen sentences are the kind of thing the question asks for.
 
     A "how many X" question needs a sentence that states a figure for X ("147 serious case
     reviews"); a question about a figure or percentage needs a sentence with a figure. Passages on
     the right topic that lack the figure are where near-miss questions ("how many recommendations
-    did the Munro review make?") would otherwise get a confident wrong answer.
+    did the Munro review make?") would otherwise get a confident wrong answer. ``scopes``: what
+    each cited passage is about, by rank (see :func:`_scopes`).
     """
+    scopes = scopes or {}
     texts = [s["text"] for s in sentences]
     joined = " ".join(texts)
     # A year the question asks about ("in 2011-12") must be in the answer or in what its passages
     # are about (their report's title, notes, date): a passage about another period is not an
     # answer, however well it matches otherwise.
     years = set(years_in(analyzer.words(query.text)))
-    if years and not years <= set(years_in(analyzer.words(joined + " " + scope))):
+
+    def in_period(sentence: dict) -> bool:
+        """The sentence's figure is about the asked years: they are in it or in its passage's scope
+        (a 2009-10 figure next to a 2023 sentence from another report does not answer "in 2023")."""
+        where = " ".join([sentence["text"]] + [scopes.get(c, "") for c in sentence["citations"]])
+        return years <= set(years_in(analyzer.words(where)))
+
+    if years and not years <= set(years_in(analyzer.words(joined + " " + " ".join(scopes.values())))):
         return False
     if query.asks_who and not _new_names(query.text, joined):
         return False
     if query.counted:
         if query.counted & set(query.unknown):
             return False  # "how many reviews involved dogs": no report counts what it never mentions
-        return any(states_count(analyzer, query, t, captions=True) for t in texts)
+        return any(states_count(analyzer, query, s["text"], captions=True) and in_period(s) for s in sentences)
     if query.wants_number:
-        return any(NUMBER_WORD_RE.search(t) for t in texts)
+        return any(NUMBER_WORD_RE.search(s["text"]) and in_period(s) for s in sentences)
     return True
 
 
@@ -349,7 +381,7 @@ def compose(
     # about: retrieval still shows where it looked, but any answer would be a guess.
     if hits and confidence >= policy.min_confidence and not query.needs_history:
         sentences = [s for s in choose_sentences(question, query, hits, index, analyzer, policy) if s["citations"][0] <= len(passages)]
-        if policy.check_answer_type and not answers_the_type(query, sentences, analyzer, _scope(sentences, passages, index)):
+        if policy.check_answer_type and not answers_the_type(query, sentences, analyzer, _scopes(sentences, passages, index)):
             sentences = []
     answer = " ".join(f"{s['text']} [{s['citations'][0]}]" for s in sentences) or None
     return {

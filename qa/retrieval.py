@@ -37,6 +37,14 @@ COUNTED_RE = re.compile(rf"\b{_FIGURE}(?=\s+((?:[\w’'-]+\s+){{0,3}}[\w’'-]+)
 # A table row's label and the figure that ends it: "Natural causes 9".
 COUNTED_AFTER_RE = re.compile(r"((?:[\w’'-]+\s+){0,3}[\w’'-]+)\**\s+\d[\d,.]*%?\**\s*$")
 WHO_RE = re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|chairs|leads|wrote|said)\b", re.I)
+# Asking how to carry out a task, or whom to call: the reports are reviews of what happened and
+# what was learnt, not procedures or directories ("how do I make a referral in Leeds?"). "How
+# should we ..." asks for practice lessons, which the reports do give, so it is not matched.
+PROCEDURE_RE = re.compile(
+    r"^\s*(?:how (?:do|can) i|where (?:do|can) i|who do i)\b"
+    r"|\b(?:phone|telephone|e-?mail|contact details|website|address|helpline)\b",
+    re.I,
+)
 QUANTITY_RE = re.compile(r"\b(how many|how much|number of|numbers|percentage|percent|proportion|what share|how often|figures?|statistics|stats|total)\b|%", re.I)
 
 
@@ -150,6 +158,7 @@ class Query:
     wants_number: bool = False
     text: str = ""
     asks_who: bool = False
+    asks_procedure: bool = False  # how to do something or whom to contact (PROCEDURE_RE)
     own: dict[int, float] = field(default_factory=dict)  # unigram columns -> idf (earlier questions': idf x their weight)
     counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
@@ -303,7 +312,11 @@ class Retriever:
 
     def analyse(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Query:
         """Weighted query terms: sublinear tf x idf, L2-normalised over all sources."""
-        query = Query(wants_number=bool(QUANTITY_RE.search(question)), asks_who=bool(WHO_RE.search(question)))
+        query = Query(
+            wants_number=bool(QUANTITY_RE.search(question)),
+            asks_who=bool(WHO_RE.search(question)),
+            asks_procedure=bool(PROCEDURE_RE.search(question)),
+        )
         words = self.analyzer.words(question)
         if self.config.typo_correction:
             fixed = []

@@ -211,3 +211,26 @@ def test_a_table_row_answers_how_many_of_what_its_caption_counts(engine):
     result = engine.ask("how many SCRs were outstanding in 2007-08")
     assert result["answer"] and result["answer"].startswith("Table 2: Number of judgements")
     assert "April 07 - March 08 0 12 18 20 50" in result["answer"]
+
+
+@pytest.mark.parametrize("question", ["what is the phone number for the LSCB?", "how do i get a DBS check?", "where can i find the local threshold document?"])
+def test_how_to_and_contact_questions_are_not_answered_from_reviews(engine, question):
+    # The reports review what happened; they are not procedures or directories. Each of these got
+    # a confident answer about thresholds or referrals before asks_procedure was a signal.
+    result = engine.ask(question)
+    assert result["evidence"]["asks_procedure"] == 1.0
+    assert result["status"] == "not_found"
+
+
+def test_practice_questions_phrased_as_how_should_we_are_still_answered(engine):
+    result = engine.ask("how can we make sure the child's voice is heard?")
+    assert result["evidence"]["asks_procedure"] == 0.0
+    assert "wishes and feelings" in result["answer"]
+
+
+def test_a_figure_from_another_period_does_not_answer_a_how_many_for_a_year(engine):
+    # Three sentences matched: "five reports" came from the 2011 press release (about reviews up to
+    # 2010) and "147 serious case reviews" from the 2009-10 report. A figure must come from a
+    # passage about the year asked, not borrow the year from a neighbouring sentence.
+    result = engine.ask("how many earlier reports had ofsted put out on case reviews before the 2009-10 one")
+    assert result["answer"] is None or "five reports" not in result["answer"]
