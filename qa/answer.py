@@ -41,19 +41,19 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -3.016),
-        ("best_score", -0.042),
-        ("coverage", 0.745),
-        ("top_coverage", 1.500),
-        ("missing_specific", 0.719),
-        ("unknown_words", -0.914),
-        ("missing_number", -2.369),
-        ("sentence_coverage", 0.270),
-        ("bigram_coverage", -0.434),
-        ("count_coverage", 3.457),
-        ("asks_procedure", -2.023),
+        ("bias", -2.763),
+        ("best_score", 0.387),
+        ("coverage", 0.273),
+        ("top_coverage", 2.014),
+        ("missing_specific", 0.704),
+        ("unknown_words", -1.101),
+        ("missing_number", -2.440),
+        ("sentence_coverage", -0.039),
+        ("bigram_coverage", -0.550),
+        ("count_coverage", 3.383),
+        ("asks_procedure", -2.012),
     )
-    min_confidence: float = 0.408
+    min_confidence: float = 0.393
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3

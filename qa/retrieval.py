@@ -68,6 +68,9 @@ class RetrievalConfig:
     ``coordination``: exponent of the coordination factor, the idf-weighted share of the
     question's own words that a passage contains (Lucene's "coord"); 0 = off. It stops a long
     passage that repeats two of the words from beating a short one that has them all.
+    ``title_coordination``: a word of the passage's report title or notes counts as contained
+    ("the 2009-10 serious case reviews" is what the whole 2009-10 report is about).
+    ``equivalents_in_coordination``: a thesaurus equivalent counts as the word ("mothers" for "mums").
     ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
     references and headings/captions are labels, so they rarely answer on their own.
     ``typo_dominance``: a word known only through a rare stem is still corrected when the
@@ -86,11 +89,13 @@ class RetrievalConfig:
     number_boost: float = 1.25
     counted_boost: float = 1.5
     pool: int = 300
-    coordination: float = 0.5
+    coordination: float = 1.0
     rerank_depth: int = 50
     kind_weights: tuple[tuple[str, float], ...] = (("footnote", 0.6), ("heading", 0.7), ("caption", 0.8))
     context_weight: float = 0.1
     typo_dominance: float = 5.0
+    title_coordination: bool = True
+    equivalents_in_coordination: bool = True
 
 
 BASELINE_ABLATION = "plain cosine TF-IDF (all off)"
@@ -109,6 +114,8 @@ ABLATIONS: dict[str, dict] = {
     "no counted-noun re-ranking": {"counted_boost": 1.0},
     "no passage-kind prior": {"kind_weights": ()},
     "no coordination factor": {"coordination": 0.0},
+    "coordination without title words": {"title_coordination": False},
+    "coordination without thesaurus equivalents": {"equivalents_in_coordination": False},
     "no neighbour context": {"context_weight": 0.0},
 }
 
@@ -162,6 +169,7 @@ class Query:
     own: dict[int, float] = field(default_factory=dict)  # unigram columns -> idf (earlier questions': idf x their weight)
     counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
+    alternatives: dict[int, list[int]] = field(default_factory=dict)  # own column -> its thesaurus equivalents' columns
     needs_history: bool = False  # reads as a follow-up ("and the year before?") with no earlier question
 
     @property
@@ -368,6 +376,9 @@ class Retriever:
                 value = weight_here * (1 + np.log(count)) * float(self.index.idf[j])
                 if source_text is text and " " not in term:
                     query.own[j] = float(self.index.idf[j])
+                    if self.config.equivalents_in_coordination:
+                        alts = [self.index.term_id(e) for e in query.equivalents.get(term, ()) if e != term]
+                        query.alternatives[j] = [a for a in alts if a >= 0]
                 elif k >= history_from and " " not in term:
                     # Coordination also counts the conversation's words, at their lower weight:
                     # "what should have been done differently for her?" is about the girl the
@@ -416,10 +427,22 @@ class Retriever:
             scores = scores + self.config.context_weight * self._context(base, rows)
         if self.config.coordination > 0 and query.own:
             present = np.zeros(rows.size, dtype=np.float64)
+            docs = index.passage_doc[rows]
             for j, idf in query.own.items():
                 posting = index.column(j)[0]  # sorted row numbers
                 at = np.minimum(np.searchsorted(posting, rows), max(posting.size - 1, 0))
-                present += idf * (posting[at] == rows) if posting.size else 0
+                found = (posting[at] == rows) if posting.size else np.zeros(rows.size, dtype=bool)
+                for alt in query.alternatives.get(j, ()):
+                    # A thesaurus equivalent counts as the word ("mothers" for "mums").
+                    alt_posting = index.column(alt)[0]
+                    if alt_posting.size:
+                        at = np.minimum(np.searchsorted(alt_posting, rows), alt_posting.size - 1)
+                        found = found | (alt_posting[at] == rows)
+                if self.config.title_coordination:
+                    # A word of the passage's report title or notes counts as present: "in the
+                    # 2009-10 serious case reviews" is said by the title, not by paragraph 10.
+                    found = found | np.isin(docs, index.title_column(j)[0])
+                present += idf * found
             scores *= (present / sum(query.own.values())) ** self.config.coordination
         if self.config.title_weight > 0:
             doc_scores = self._title_scores(query)
