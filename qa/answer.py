@@ -34,24 +34,24 @@ class AnswerPolicy:
 
     The engine answers when a logistic model over the evidence signals (see
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
-    ``eval/questions.jsonl``, ``eval/heldout.jsonl`` and ``eval/heldout2.jsonl`` (in-scope vs
+    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout3.jsonl`` (in-scope vs
     out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
-    ``eval/heldout3.jsonl`` (docs/quality.md). ``join_neighbours``: the
+    ``eval/heldout4.jsonl`` (docs/quality.md). ``join_neighbours``: the
     best sentence brings the neighbour it refers back to or that refers back to it.
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -2.763),
-        ("best_score", 0.387),
-        ("coverage", 0.273),
-        ("top_coverage", 2.014),
-        ("missing_specific", 0.704),
-        ("unknown_words", -1.101),
-        ("missing_number", -2.440),
-        ("sentence_coverage", -0.039),
-        ("bigram_coverage", -0.550),
-        ("count_coverage", 3.383),
-        ("asks_procedure", -2.012),
+        ("bias", -2.749),
+        ("best_score", 0.184),
+        ("coverage", 0.500),
+        ("top_coverage", 1.822),
+        ("missing_specific", 0.740),
+        ("unknown_words", -1.232),
+        ("missing_number", -2.669),
+        ("sentence_coverage", -0.358),
+        ("bigram_coverage", -0.573),
+        ("count_coverage", 3.698),
+        ("asks_procedure", -2.033),
     )
     min_confidence: float = 0.393
     max_sentences: int = 3
