@@ -441,7 +441,9 @@ class Retriever:
                 if self.config.title_coordination:
                     # A word of the passage's report title or notes counts as present: "in the
                     # 2009-10 serious case reviews" is said by the title, not by paragraph 10.
-                    found = found | np.isin(docs, index.title_column(j)[0])
+                    titled = np.zeros(len(index.documents), dtype=bool)
+                    titled[index.title_column(j)[0]] = True
+                    found = found | titled[docs]
                 present += idf * found
             scores *= (present / sum(query.own.values())) ** self.config.coordination
         if self.config.title_weight > 0:
