@@ -116,8 +116,8 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
         for terms in index.sentence_terms(row, analyzer):
             best_sentence = max(best_sentence, share({t for t in terms if " " not in t}))
         if query.counted:
-            for unit, terms in _units(row, index, analyzer):
-                if states_count(analyzer, query, unit, captions=True):
+            for (s, e), terms in zip(*_units(row, index, analyzer)):
+                if states_count(analyzer, query, text[s:e], captions=True):
                     best_count = max(best_count, share({t for t in terms if " " not in t}))
     signals["sentence_coverage"] = best_sentence
     # "How many children were on child protection plans?": the sentence that gives a figure for
@@ -144,14 +144,16 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     return signals
 
 
-def _units(row: int, index: Index, analyzer: Analyzer) -> list[tuple[str, frozenset[str]]]:
-    """A passage's answer units with their terms: its sentences, or the whole passage for a
-    table row (its caption says what the figures are) or a passage the splitter left whole."""
-    text = index.text(row)
+def _units(row: int, index: Index, analyzer: Analyzer, whole_lists: bool = False) -> tuple[list[tuple[int, int]], list[frozenset[str]]]:
+    """A passage's answer units (spans of its text) and their terms: its sentences, or the whole
+    passage for a table row (its caption says what the figures are), for a list when the
+    question asks for one (``whole_lists``), or when the splitter left it whole."""
+    kind = KINDS[int(index.passage_kind[row])]
     spans = index.sentences(row)
-    if KINDS[int(index.passage_kind[row])] == "table_row" or not spans:
-        return [(text, frozenset(analyzer.terms(text)))]
-    return [(text[s:e], terms) for (s, e), terms in zip(spans, index.sentence_terms(row, analyzer))]
+    if kind == "table_row" or (kind == "list" and whole_lists) or not spans:
+        text = index.text(row)
+        return [(0, len(text))], [frozenset(analyzer.terms(text))]
+    return spans, index.sentence_terms(row, analyzer)
 
 
 def choose_sentences(
@@ -173,12 +175,7 @@ def choose_sentences(
         kind = KINDS[int(index.passage_kind[hit.row])]
         if kind == "heading":
             continue
-        if kind in ("table_row", "list") and (kind == "table_row" or wants_list) or not index.sentences(hit.row):
-            units = [(0, len(text))]
-            unit_terms = [frozenset(analyzer.terms(text))]
-        else:
-            units = index.sentences(hit.row)
-            unit_terms = index.sentence_terms(hit.row, analyzer)
+        units, unit_terms = _units(hit.row, index, analyzer, whole_lists=wants_list)
         sentences_of[rank] = [text[s:e].strip() for s, e in units]
         for position, ((s, e), terms) in enumerate(zip(units, unit_terms)):
             sentence = text[s:e].strip()

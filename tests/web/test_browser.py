@@ -99,6 +99,18 @@ def ask_in_chat(page, question):
     return page.locator("article.turn").nth(count)
 
 
+def ask_in_widget(page, question):
+    """Ask in the embedded widget (inside its shadow root) and return the new turn once shown."""
+    widget = page.locator("[data-qa-widget]")
+    count = widget.locator(".turn").count()
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    page.wait_for_function(
+        "n => document.querySelector('[data-qa-widget]').shadowRoot.querySelectorAll('.turn').length == n",
+        arg=count + 1)
+    return widget.locator(".turn").nth(count)
+
+
 # ---------------------------------------------------------------------------------------------
 # Chat page with JavaScript
 # ---------------------------------------------------------------------------------------------
@@ -250,12 +262,9 @@ def test_a_first_question_that_reads_as_a_follow_up_asks_for_the_whole_question(
     assert not turn.locator(".answer-text").count()
     page.goto(allowed_host.origin + "/")
     page.wait_for_selector("[data-qa-widget][data-qa-widget-ready]", state="attached")
-    widget = page.locator("[data-qa-widget]")
-    widget.locator("input").fill("and the year before?")
-    widget.locator("input").press("Enter")
-    page.wait_for_function("document.querySelector('[data-qa-widget]').shadowRoot.querySelectorAll('.turn').length == 1")
-    assert widget.locator(".turn .note").inner_text() == NEEDS_EARLIER_QUESTION
-    assert widget.locator(".turn .nf").inner_text().startswith("Not found in these reports.")
+    turn = ask_in_widget(page, "and the year before?")
+    assert turn.locator(".note").inner_text() == NEEDS_EARLIER_QUESTION
+    assert turn.locator(".nf").inner_text().startswith("Not found in these reports.")
 
 
 def test_errors_are_shown_and_the_question_kept(page, server):
@@ -414,14 +423,9 @@ def test_widget_on_an_allowed_origin_answers(page, server, allowed_host, engine)
     assert page.locator("#host-text").evaluate("el => getComputedStyle(el).fontFamily").startswith("Georgia")
     # follow-up inside the widget carries the history
     with page.expect_request(lambda r: r.url == server.base + "/api/ask" and r.method == "POST") as req:
-        widget.locator("input").fill(FOLLOW_UP)
-        widget.locator("input").press("Enter")
+        ask_in_widget(page, FOLLOW_UP)
     assert json.loads(req.value.post_data)["history"] == [FATHERS]
-    page.wait_for_function("document.querySelector('[data-qa-widget]').shadowRoot.querySelectorAll('.turn').length == 2")
-    widget.locator("input").fill("role of fahters")
-    widget.locator("input").press("Enter")
-    page.wait_for_function("document.querySelector('[data-qa-widget]').shadowRoot.querySelectorAll('.turn').length == 3")
-    assert widget.locator(".turn").nth(2).locator(".note").inner_text() == "Read “fahters” as “fathers”."
+    assert ask_in_widget(page, "role of fahters").locator(".note").inner_text() == "Read “fahters” as “fathers”."
     origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in requests_seen}
     assert origins <= {allowed_host.origin, server.base}
 
@@ -621,11 +625,7 @@ def test_no_script_runs_from_questions_or_reports(unsafe_page, server, allowed_h
     page.goto(allowed_host.origin + "/")
     widget = page.locator("[data-qa-widget]")
     for q in XSS_QUESTIONS:
-        widget.locator("input").fill(q)
-        widget.locator("input").press("Enter")
-        page.wait_for_function(
-            "n => document.querySelector('[data-qa-widget]').shadowRoot.querySelectorAll('.turn').length == n",
-            arg=XSS_QUESTIONS.index(q) + 1)
+        ask_in_widget(page, q)
     page.wait_for_timeout(300)
     assert_nothing_ran(page, root="document.querySelector('[data-qa-widget]').shadowRoot")
     assert "<script>" in widget.locator(".log").inner_text()
