@@ -20,6 +20,14 @@ from qa.retrieval import Hit, Query, states_count, years_in
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
 
+WHY_RE = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:why|how come)\b|\b(?:reasons? (?:why|for)|what caused|what led to)\b", re.I)
+# What a reason is said with: "because", "as a result of", "a number of factors", "in the belief that".
+REASON_RE = re.compile(
+    r"\b(?:because|due to|owing to|as a result|result(?:ed|ing)? (?:of|from|in)|reasons?|factors?|caused|led to|"
+    r"explanation|in the belief|meant that|so that|since|therefore|given that|attributed)\b",
+    re.I,
+)
+
 NEEDS_EARLIER_QUESTION = (
     "This reads as a follow-up to an earlier question, and there is none in this conversation: "
     "ask the whole question (which year, which children, which report)."
@@ -168,6 +176,7 @@ def choose_sentences(
     weights = {index.vocabulary[j]: w for j, w in query.weights.items()}
     wants_number = query.wants_number
     wants_list = bool(LIST_RE.search(question))
+    wants_reason = bool(WHY_RE.search(question))
     candidates: list[tuple[float, int, int, str]] = []  # (score, rank, position, text)
     sentences_of: dict[int, list[str]] = {}  # rank -> the passage's sentences, in reading order
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
@@ -186,6 +195,8 @@ def choose_sentences(
                 score *= 1.3
             if query.counted and states_count(analyzer, query, sentence):
                 score *= 1.5
+            if wants_reason and REASON_RE.search(sentence):
+                score *= 1.3
             if sentence.endswith(":") and kind == "list":
                 # A list's lead-in answers only together with its items.
                 sentence = text.strip()
@@ -235,42 +246,53 @@ _REFERS_BACK_RE = re.compile(
 )
 
 
-def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: dict[int, list[str]], max_chars: int) -> list[tuple[float, int, int, str]]:
-    """Add to the best sentence the neighbour it leans on or that leans on it.
+_ANNOUNCES_RE = re.compile(
+    r":\s*$"
+    r"|\b(?:a number of|several|various|(?:two|three|four|five|six|seven|\d+)(?: main| key| common| broad)?)\s+"
+    r"(?:reasons|factors|themes|messages|lessons|issues|areas|ways|elements|points|findings)\b[^.;:]{0,60}\.?\s*$"
+    r"|\b(?:an? (?:\w+ )?explanation of|the following|as follows)\b",
+    re.I,
+)
+"""A sentence that announces what the next one says: "... was limited by a number of factors.",
+"There were four main reasons for delay ...", "One review gave a revealing explanation of why ..."."""
 
-    Extracted sentences are often stranded halves. When the best match refers back ("This lack
-    of action was a key finding from a case review about twins ...") the sentence before it says
-    what "this" is; when the best match leads in ("... for two main reasons:") or the next
-    sentence refers back ("Consequently, ..."), the next one completes it. Only the best sentence
-    is extended, within ``max_chars``; a weaker sentence makes room if needed.
+
+def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: dict[int, list[str]], max_chars: int) -> list[tuple[float, int, int, str]]:
+    """Add to each chosen sentence, best first, the neighbour it leans on or that leans on it.
+
+    Extracted sentences are often stranded halves. When a match refers back ("This lack of
+    action was a key finding from a case review about twins ...") the sentence before it says
+    what "this" is; when it announces what follows ("... was limited by a number of factors.",
+    "... for two main reasons:") or the next sentence refers back ("Consequently, ..."), the next
+    one completes it. Within ``max_chars``, weaker sentences make room for a stronger one's
+    neighbour: half of a good answer is worth less than the whole of it.
     """
-    if not chosen:
-        return chosen
-    score, rank, position, text = chosen[0]
-    sentences = sentences_of.get(rank, [])
-    if not sentences or position >= len(sentences) or sentences[position] != text:
-        return chosen  # a whole list or table row: nothing to join
-    length = sum(len(c[3]) for c in chosen)
-    extra = []
-    if _REFERS_BACK_RE.match(text) and position > 0:
-        extra.append(position - 1)
-    if position + 1 < len(sentences) and (_REFERS_BACK_RE.match(sentences[position + 1]) or text.endswith(":")):
-        extra.append(position + 1)
-    have = {(c[1], c[2]) for c in chosen}
-    out = list(chosen)
-    for pos in extra:
-        sentence = sentences[pos]
-        if (rank, pos) in have or sum(c.isalpha() for c in sentence) < 3:
-            continue
-        if length + len(sentence) > max_chars:
-            # Make room by dropping the weakest other sentence rather than the neighbour.
-            others = [c for c in out if c[1:3] != (rank, position)]
-            if not others or length - len(others[-1][3]) + len(sentence) > max_chars:
+    out = list(chosen)  # best first
+    for anchor in chosen:
+        if anchor not in out:
+            continue  # dropped to make room for a stronger sentence's neighbour
+        _, rank, position, text = anchor
+        sentences = sentences_of.get(rank, [])
+        if not sentences or position >= len(sentences) or sentences[position] != text:
+            continue  # a whole list or table row: nothing to join
+        extra = []
+        if _REFERS_BACK_RE.match(text) and position > 0:
+            extra.append(position - 1)
+        if position + 1 < len(sentences) and (_REFERS_BACK_RE.match(sentences[position + 1]) or _ANNOUNCES_RE.search(text)):
+            extra.append(position + 1)
+        for pos in extra:
+            sentence = sentences[pos]
+            if any(c[1:3] == (rank, pos) for c in out) or sum(c.isalpha() for c in sentence) < 3:
                 continue
-            out.remove(others[-1])
-            length -= len(others[-1][3])
-        out.append((score, rank, pos, sentence))
-        length += len(sentence)
+            weaker = [c for c in out[out.index(anchor) + 1 :] if c[0] < anchor[0]]
+            length = sum(len(c[3]) for c in out)
+            if length - sum(len(c[3]) for c in weaker) + len(sentence) > max_chars:
+                continue
+            while length + len(sentence) > max_chars:
+                dropped = weaker.pop()
+                out.remove(dropped)
+                length -= len(dropped[3])
+            out.insert(out.index(anchor) + 1, (anchor[0], rank, pos, sentence))
     return out
 
 

@@ -152,6 +152,21 @@ def test_an_answer_sentence_brings_the_next_one_that_refers_back_to_it(engine):
     assert follows not in (alone.ask(question)["answer"] or "")
 
 
+def test_a_sentence_announcing_reasons_brings_the_reasons(engine):
+    # Paragraph 109 opens "... was limited by a number of factors." and gives them in the next
+    # sentence; the announcement alone does not answer "why".
+    question = "why were 23 of the reviews judged inadequate?"
+    reasons = "the terms of reference were not sufficiently focused"
+    assert reasons in engine.ask(question)["answer"]
+    alone = Engine(engine.index, engine.corpus_dir, policy=dataclasses.replace(engine.policy, join_neighbours=False))
+    assert reasons not in (alone.ask(question)["answer"] or "")
+
+
+def test_a_why_question_is_answered_with_the_explanation(engine):
+    answer = engine.ask("Why did professionals not challenge the family in the case where abuse went on over two generations?")["answer"]
+    assert "in the belief that only by doing so would they gain access to the children" in answer
+
+
 def test_a_word_only_in_dropped_page_furniture_is_reported_as_not_in_the_reports(engine):
     # "duty" occurs once in the press release's contact footer, which is not passage text, so no
     # passage can match it: the result must say so rather than stay silent.
