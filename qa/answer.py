@@ -28,6 +28,9 @@ REASON_RE = re.compile(
     re.I,
 )
 
+# A sentence that lists ("Key themes explored include: a; b; and c.", "... were: x, y and z").
+ENUMERATES_RE = re.compile(r"(?:\binclud(?:e|es|ed|ing)\b|:)[^.]*[;,][^.]*\b(?:and|or)\b", re.I)
+
 NEEDS_EARLIER_QUESTION = (
     "This reads as a follow-up to an earlier question, and there is none in this conversation: "
     "ask the whole question (which year, which children, which report)."
@@ -196,6 +199,8 @@ def choose_sentences(
             if query.counted and states_count(analyzer, query, sentence):
                 score *= 1.5
             if wants_reason and REASON_RE.search(sentence):
+                score *= 1.3
+            if wants_list and ENUMERATES_RE.search(sentence):
                 score *= 1.3
             if sentence.endswith(":") and kind == "list":
                 # A list's lead-in answers only together with its items.
