@@ -250,3 +250,14 @@ def test_a_figure_from_another_period_does_not_answer_a_how_many_for_a_year(engi
     # passage about the year asked, not borrow the year from a neighbouring sentence.
     result = engine.ask("how many earlier reports had ofsted put out on case reviews before the 2009-10 one")
     assert result["answer"] is None or "five reports" not in result["answer"]
+
+
+def test_the_day_of_a_date_is_not_a_figure_the_answer_must_state(engine):
+    from qa.answer import asked_figures
+
+    analyzer = engine.analyzer
+    # "31" in "at 31 March 2010" is not a count: the evidence need not say "31" to answer, and
+    # "Of the 90 children in need, 31 died" must not count as stating the asked-for figure.
+    assert asked_figures(analyzer, "How many children were on plans at 31 March 2010?") == {"2010"}
+    assert asked_figures(analyzer, "on march 31st 2023, how many of the 147?") == {"2023", "147"}
+    assert asked_figures(analyzer, "how many of the 23 inadequate reviews in 2009-10?") == {"23", "2009", "2010"}
