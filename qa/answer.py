@@ -31,6 +31,22 @@ REASON_RE = re.compile(
 # A sentence that lists ("Key themes explored include: a; b; and c.", "... were: x, y and z").
 ENUMERATES_RE = re.compile(r"(?:\binclud(?:e|es|ed|ing)\b|:)[^.]*[;,][^.]*\b(?:and|or)\b", re.I)
 
+# Asking for the lesson of a case rather than its facts: "what went wrong", "what was the
+# learning", "what should they have done", "did anyone spot it".
+LESSON_RE = re.compile(
+    r"\b(?:went wrong|go wrong|lessons?|learning|learnt|learned|should (?:have|they|professionals|workers|staff)|"
+    r"(?:handled|done) differently|key (?:theme|finding|issue|point)s?|spot(?:ted)?|picked up|mistakes?)\b",
+    re.I,
+)
+# What a lesson or judgement is said with: "should have been identified as ...", "the lesson to be
+# learnt", "there was no follow-up", "so focused on ... that they had not been attuned to ...".
+JUDGEMENT_RE = re.compile(
+    r"\b(?:should|ought|lessons?|learn(?:t|ed|ing)|finding|found that|concluded|failure|failed|did not|had not|"
+    r"was not|were not|not been|no follow-up|rather than|too (?:much|little|readily|often)|insufficient|"
+    r"lack of|delay|missed|needed to|need for)\b",
+    re.I,
+)
+
 NEEDS_EARLIER_QUESTION = (
     "This reads as a follow-up to an earlier question, and there is none in this conversation: "
     "ask the whole question (which year, which children, which report)."
@@ -222,6 +238,21 @@ def choose_sentences(
         return []
     candidates.sort(key=lambda c: -c[0])
     best = candidates[0][0]
+    if wants_reason or LESSON_RE.search(question):
+        # "What was the lesson from the case of the 17-year-old girl?": the question's words find
+        # the case (its first sentence), but the lesson is said a few sentences on, in words the
+        # question does not use. The best passage's sentences that state a reason or a judgement
+        # come next after the best sentence.
+        top = candidates[0][1]
+        cue = REASON_RE if wants_reason else JUDGEMENT_RE
+        promoted = {
+            (top, position): (0.5 * best + 1e-9 * (len(sentences_of[top]) - position), top, position, sentence)
+            for position, sentence in enumerate(sentences_of.get(top, []))
+            if cue.search(sentence) and sum(c.isalpha() for c in sentence) >= 3
+        }
+        kept = [c for c in candidates if (c[1], c[2]) not in promoted or c[0] >= promoted[(c[1], c[2])][0]]
+        kept += [p for key, p in promoted.items() if not any((c[1], c[2]) == key for c in kept)]
+        candidates = sorted(kept, key=lambda c: -c[0])
     chosen: list[tuple[float, int, int, str]] = []
     length = 0
     for cand in candidates:

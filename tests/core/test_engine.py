@@ -261,3 +261,10 @@ def test_the_day_of_a_date_is_not_a_figure_the_answer_must_state(engine):
     assert asked_figures(analyzer, "How many children were on plans at 31 March 2010?") == {"2010"}
     assert asked_figures(analyzer, "on march 31st 2023, how many of the 147?") == {"2023", "147"}
     assert asked_figures(analyzer, "how many of the 23 inadequate reviews in 2009-10?") == {"23", "2009", "2010"}
+
+
+def test_asking_for_the_lesson_of_a_case_gets_the_lesson_not_only_the_case(engine):
+    # The question's words match the sentence introducing the case; the lesson comes later in the
+    # paragraph, in words the question does not use.
+    answer = engine.ask("17 year old girl who took an overdose and committed suicide: what was the learning?")["answer"]
+    assert "should have been identified as a child in need rather than a challenging" in answer
