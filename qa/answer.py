@@ -63,8 +63,8 @@ class AnswerPolicy:
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
     ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout4.jsonl`` (in-scope vs
     out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
-    ``eval/heldout5.jsonl`` (docs/quality.md). ``join_neighbours``: the
-    best sentence brings the neighbour it refers back to or that refers back to it.
+    ``eval/heldout5.jsonl`` (docs/quality.md). ``join_neighbours``: each
+    chosen sentence brings the neighbour it refers back to, announces, or that refers back to it.
     """
 
     weights: tuple[tuple[str, float], ...] = (
@@ -201,7 +201,16 @@ def choose_sentences(
     analyzer: Analyzer,
     policy: AnswerPolicy,
 ) -> list[dict]:
-    """Pick up to ``policy.max_sentences`` sentences that answer, in rank then reading order."""
+    """Pick up to ``policy.max_sentences`` sentences that answer, in rank then reading order.
+
+    A sentence scores by the question's term weights it contains, times the square root of its
+    passage's score, and by 1.3 or 1.5 when it is the kind of sentence the question asks for: a
+    figure for "how many" (1.5 when it counts what is asked), a reason for "why", an enumeration
+    for a list. Asked for a reason or the lesson of a case, the best passage's sentences that
+    give one follow the best sentence even when they share no word with the question. Sentences
+    below half the best score are left out; each chosen one then brings the neighbour it leans on
+    (:func:`_with_neighbours`).
+    """
     weights = {index.vocabulary[j]: w for j, w in query.weights.items()}
     wants_number = query.wants_number
     wants_list = bool(LIST_RE.search(question))
