@@ -215,7 +215,7 @@ def choose_sentences(
     wants_number = query.wants_number
     wants_list = bool(LIST_RE.search(question))
     wants_reason = bool(WHY_RE.search(question))
-    candidates: list[tuple[float, int, int, str]] = []  # (score, rank, position, text)
+    candidates: dict[tuple[int, int], tuple[float, int, int, str]] = {}  # (rank, position) -> (score, rank, position, text)
     sentences_of: dict[int, list[str]] = {}  # rank -> the passage's sentences, in reading order
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
         text = index.text(hit.row)
@@ -226,7 +226,7 @@ def choose_sentences(
         sentences_of[rank] = [text[s:e].strip() for s, e in units]
         for position, ((s, e), terms) in enumerate(zip(units, unit_terms)):
             sentence = text[s:e].strip()
-            if sum(c.isalpha() for c in sentence) < 3:  # a paragraph number the splitter cut off ("49.")
+            if not _says_something(sentence):
                 continue
             score = sum(w for t, w in weights.items() if t in terms)
             if wants_number and NUMBER_WORD_RE.search(sentence):
@@ -242,30 +242,26 @@ def choose_sentences(
                 sentence = text.strip()
             score *= hit.score ** 0.5  # sentences from stronger passages first
             if score > 0:
-                candidates.append((score, rank, position, sentence))
+                candidates[rank, position] = (score, rank, position, sentence)
     if not candidates:
         return []
-    candidates.sort(key=lambda c: -c[0])
-    best = candidates[0][0]
+    best_score, top, _, _ = max(candidates.values(), key=lambda c: (c[0], -c[1], -c[2]))  # earliest on ties
     if wants_reason or LESSON_RE.search(question):
         # "What was the lesson from the case of the 17-year-old girl?": the question's words find
         # the case (its first sentence), but the lesson is said a few sentences on, in words the
         # question does not use. The best passage's sentences that state a reason or a judgement
-        # come next after the best sentence.
-        top = candidates[0][1]
+        # are kept, at the lowest score that still makes the answer.
         cue = REASON_RE if wants_reason else JUDGEMENT_RE
-        promoted = {
-            (top, position): (0.5 * best + 1e-9 * (len(sentences_of[top]) - position), top, position, sentence)
-            for position, sentence in enumerate(sentences_of.get(top, []))
-            if cue.search(sentence) and sum(c.isalpha() for c in sentence) >= 3
-        }
-        kept = [c for c in candidates if (c[1], c[2]) not in promoted or c[0] >= promoted[(c[1], c[2])][0]]
-        kept += [p for key, p in promoted.items() if not any((c[1], c[2]) == key for c in kept)]
-        candidates = sorted(kept, key=lambda c: -c[0])
+        for position, sentence in enumerate(sentences_of.get(top, [])):
+            if cue.search(sentence) and _says_something(sentence):
+                floor = (0.5 * best_score, top, position, sentence)
+                candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
+    # Best first; equal scores in rank then reading order.
+    ranked = sorted(candidates.values(), key=lambda c: (-c[0], c[1], c[2]))
     chosen: list[tuple[float, int, int, str]] = []
     length = 0
-    for cand in candidates:
-        if len(chosen) >= policy.max_sentences or cand[0] < 0.5 * best:
+    for cand in ranked:
+        if len(chosen) >= policy.max_sentences or cand[0] < 0.5 * best_score:
             break
         if any(cand[3] in c[3] or c[3] in cand[3] for c in chosen):
             continue
@@ -279,6 +275,11 @@ def choose_sentences(
     # for X; the others follow as context.
     chosen.sort(key=lambda c: (bool(query.counted) and not states_count(analyzer, query, c[3]), c[1], c[2]))
     return [{"text": text, "citations": [c[1]]} for c, text in zip(chosen, _without_repeated_captions([c[3] for c in chosen]))]
+
+
+def _says_something(sentence: str) -> bool:
+    """False for a paragraph number the sentence splitter cut off ("49.") and similar scraps."""
+    return sum(c.isalpha() for c in sentence) >= 3
 
 
 def _without_repeated_captions(texts: list[str]) -> list[str]:
@@ -337,7 +338,7 @@ def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: di
             extra.append(position + 1)
         for pos in extra:
             sentence = sentences[pos]
-            if any(c[1:3] == (rank, pos) for c in out) or sum(c.isalpha() for c in sentence) < 3:
+            if any(c[1:3] == (rank, pos) for c in out) or not _says_something(sentence):
                 continue
             weaker = [c for c in out[out.index(anchor) + 1 :] if c[0] < anchor[0]]
             length = sum(len(c[3]) for c in out)
