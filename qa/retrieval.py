@@ -36,7 +36,14 @@ _FIGURE = r"(?:\d[\d,.]*%?|one|two|three|four|five|six|seven|eight|nine|ten|elev
 COUNTED_RE = re.compile(rf"\b{_FIGURE}(?=\s+((?:[\w’'-]+\s+){{0,3}}[\w’'-]+))", re.I)  # lookahead: matches may overlap
 # A table row's label and the figure that ends it: "Natural causes 9".
 COUNTED_AFTER_RE = re.compile(r"((?:[\w’'-]+\s+){0,3}[\w’'-]+)\**\s+\d[\d,.]*%?\**\s*$")
-WHO_RE = re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|chairs|leads|wrote|said)\b", re.I)
+# Asking who: "who chairs the panel?", "and who wrote it?", "do you know who leads it?". A "who" right
+# after a noun opens a relative clause ("the mum who was registered blind", "dads who were
+# teenagers themselves") and asks for no name.
+WHO_RE = re.compile(
+    r"(?:^|[,;:?!(\u2013\u2014]|\s-|\b(?:and|but|so|know|tell me|ask|asked|wonder|wondering|find out|says?|said))"
+    r"\s*(?:who|whom|whose)\b",
+    re.I,
+)
 # Asking how to carry out a task, or whom to call: the reports are reviews of what happened and
 # what was learnt, not procedures or directories ("how do I make a referral in Leeds?"). "How
 # should we ..." asks for practice lessons, which the reports do give, so it is not matched.

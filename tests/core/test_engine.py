@@ -105,6 +105,13 @@ def test_who_questions_need_a_name_the_question_did_not_give(engine):
     assert engine.ask("who chairs the child safeguarding practice review panel")["answer"] is None
     result = engine.ask("who is ofsted's national director for social care quoted about children's homes?")
     assert result["answer"] and "Yvette Stanley" in result["answer"]
+    assert engine.retriever.analyse("and who wrote it?").asks_who
+
+
+def test_a_relative_who_does_not_make_a_question_ask_for_a_name(engine):
+    # "the mum who was registered blind" describes the case; the answer names nobody, and that is right.
+    result = engine.ask("what went wrong with the online hospital booking for the mum who was registered blind")
+    assert result["answer"] and "registered as a blind person" in result["answer"]
 
 
 def test_highlights_mark_the_question_words_as_the_analyzer_sees_them(engine):
