@@ -21,7 +21,7 @@ from importlib import resources
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-ANALYZER_VERSION = 5
+ANALYZER_VERSION = 6
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -171,6 +171,8 @@ class Analyzer:
             if "'" in token:
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")
             token = _NUMBER_WORDS.get(token, token)
+            if token[-1] == "s" and token[:-1].isdigit():
+                token = token[:-1]  # "over 14s", "under 5s": the age groups the reports write as "14", "five"
             expansion = expand(token)
             if expansion:
                 extend(expansion)

@@ -20,11 +20,15 @@ from qa.retrieval import Hit, Query, states_count, years_in
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
 
-WHY_RE = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:why|how come)\b|\b(?:reasons? (?:why|for)|what caused|what led to)\b", re.I)
+# "Why ...?", also after what it is about: "boy with cerebral palsy who died - why did nobody ...?".
+WHY_RE = re.compile(
+    r"(?:^|[-\u2013\u2014:;,?]\s*|\b(?:and|but|so)\s+)\W*(?:why|how come)\b|\b(?:reasons? (?:why|for)|what caused|what led to)\b", re.I
+)
 # What a reason is said with: "because", "as a result of", "a number of factors", "in the belief that".
 REASON_RE = re.compile(
     r"\b(?:because|due to|owing to|as a result|result(?:ed|ing)? (?:of|from|in)|reasons?|factors?|caused|led to|"
-    r"explanation|in the belief|meant that|so that|since|therefore|given that|attributed)\b",
+    r"explanation|in the belief|meant that|so that|since|therefore|given that|attributed)\b"
+    r"|\bso (?:[\w’'-]+ ){1,8}?that\b",  # "so focused on his complex health needs that they had not ..."
     re.I,
 )
 
@@ -35,7 +39,7 @@ ENUMERATES_RE = re.compile(r"(?:\binclud(?:e|es|ed|ing)\b|:)[^.]*[;,][^.]*\b(?:a
 # learning", "what should they have done", "did anyone spot it".
 LESSON_RE = re.compile(
     r"\b(?:went wrong|go wrong|lessons?|learning|learnt|learned|should (?:have|they|professionals|workers|staff)|"
-    r"(?:handled|done) differently|key (?:theme|finding|issue|point)s?|spot(?:ted)?|picked up|mistakes?)\b",
+    r"(?:handled|done) differently|key (?:theme|finding|issue|point)s?|spot(?:ted)?|pick(?:ed)? up|mistakes?)\b",
     re.I,
 )
 # What a lesson or judgement is said with: "should have been identified as ...", "the lesson to be
@@ -297,7 +301,9 @@ def _without_repeated_captions(texts: list[str]) -> list[str]:
 
 _REFERS_BACK_RE = re.compile(
     r"^(?:\d+\.\s+)?(?:This|These|That|Those|It|They|He|She|His|Her|Their|Such|In this case|In these cases|"
-    r"As a result|Consequently|However|But|The lesson|The review|The reason)\b"
+    r"As a result|Consequently|However|But|The lesson|The review|The reason|"
+    r"Of (?:these|those|them)|Among (?:these|those|them)|Each of (?:these|those|them)|"
+    r"All of (?:these|those|them)|None of (?:these|those|them)|Neither)\b"
 )
 
 

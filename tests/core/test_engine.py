@@ -275,3 +275,21 @@ def test_asking_for_the_lesson_of_a_case_gets_the_lesson_not_only_the_case(engin
     # paragraph, in words the question does not use.
     answer = engine.ask("17 year old girl who took an overdose and committed suicide: what was the learning?")["answer"]
     assert "should have been identified as a child in need rather than a challenging" in answer
+
+
+def test_a_why_after_what_it_is_about_is_answered_with_the_explanation(engine):
+    # "Why" mid-question still asks for a reason; the reason is four sentences after the case.
+    answer = engine.ask("the boy with cerebral palsy - why was the neglect missed?")["answer"]
+    assert "so focused on his complex health needs that they had not been attuned" in answer
+
+
+def test_a_sentence_that_counts_among_an_earlier_one_comes_with_it(engine):
+    # "Of these, three committed suicide" alone reads as three of whatever the answer named
+    # before (the 90 children who died); it is three of the nine looked after children.
+    answer = engine.ask("what happened to the looked after children who died in the 2009-10 reviews?")["answer"]
+    assert "Of these, three committed suicide" in answer
+    assert answer.index("Nine of the looked after children died.") < answer.index("Of these, three committed suicide")
+
+
+def test_over_14s_and_under_1s_search_for_the_ages(engine):
+    assert engine.analyzer.words("babies under 1s and the over 14s") == ["babies", "under", "1", "and", "the", "over", "14"]
