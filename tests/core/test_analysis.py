@@ -23,6 +23,14 @@ def test_abbreviations_match_their_expansions_both_ways():
     assert A.stems("YP") == A.stems("young people")
 
 
+def test_practitioners_shorthand_reads_as_the_words_the_reports_use():
+    assert A.stems("referral to CSC") == A.stems("referral to children's social care")
+    assert A.stems("GP to midwife to HV") == A.stems("GP to midwife to health visitor")
+    assert A.stems("a girl with SEN") == A.stems("a girl with special educational needs")
+    assert A.stems("over 2 yrs, 6 mths") == A.stems("over 2 years, 6 months")
+    assert A.stems("sources of info") == A.stems("sources of information")
+
+
 def test_unicode_folding_of_quotes_dashes_and_spaces():
     assert fold("‘professional drift’ – 2009\u00a0report") == "'professional drift' - 2009 report"
     assert A.stems("children’s") == A.stems("children's")
