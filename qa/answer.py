@@ -210,7 +210,8 @@ def choose_sentences(
     passage's score, and by 1.3 or 1.5 when it is the kind of sentence the question asks for: a
     figure for "how many" (1.5 when it counts what is asked), a reason for "why", an enumeration
     for a list. Asked for a reason or the lesson of a case, the best passage's sentences that
-    give one follow the best sentence even when they share no word with the question. Sentences
+    give one follow the best sentence even when they share no word with the question; asked for
+    a list, so does the best passage's enumeration. Sentences
     below half the best score are left out; each chosen one then brings the neighbour it leans on
     (:func:`_with_neighbours`).
     """
@@ -257,6 +258,14 @@ def choose_sentences(
         cue = REASON_RE if wants_reason else JUDGEMENT_RE
         for position, sentence in enumerate(sentences_of.get(top, [])):
             if cue.search(sentence) and _says_something(sentence):
+                floor = (0.5 * best_score, top, position, sentence)
+                candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
+    if wants_list:
+        # "CSPR annual report key themes": the report's name carries most of the question's weight
+        # and picks the sentence announcing the report; the list itself ("Key themes explored
+        # include: a; b; and c") shares only "key themes". The best passage's enumeration is kept.
+        for position, sentence in enumerate(sentences_of.get(top, [])):
+            if ENUMERATES_RE.search(sentence) and _says_something(sentence):
                 floor = (0.5 * best_score, top, position, sentence)
                 candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
     # Best first; equal scores in rank then reading order.

@@ -293,3 +293,8 @@ def test_a_sentence_that_counts_among_an_earlier_one_comes_with_it(engine):
 
 def test_over_14s_and_under_1s_search_for_the_ages(engine):
     assert engine.analyzer.words("babies under 1s and the over 14s") == ["babies", "under", "1", "and", "the", "over", "14"]
+
+
+def test_a_list_question_gets_the_list_even_when_the_report_s_name_matches_more_words(engine):
+    answer = engine.ask("child safeguarding practice review panel annual report 2022/23 - key themes?")["answer"]
+    assert "Key themes explored include: supporting critical thinking" in answer
