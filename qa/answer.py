@@ -65,26 +65,26 @@ class AnswerPolicy:
 
     The engine answers when a logistic model over the evidence signals (see
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
-    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout4.jsonl`` (in-scope vs
+    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout5.jsonl`` (in-scope vs
     out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
-    ``eval/heldout5.jsonl`` (docs/quality.md). ``join_neighbours``: each
+    ``eval/heldout6.jsonl`` (docs/quality.md). ``join_neighbours``: each
     chosen sentence brings the neighbour it refers back to, announces, or that refers back to it.
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -1.981),
-        ("best_score", -0.085),
-        ("coverage", 0.841),
-        ("top_coverage", 1.508),
-        ("missing_specific", 0.361),
-        ("unknown_words", -1.407),
-        ("missing_number", -2.712),
-        ("sentence_coverage", -0.764),
-        ("bigram_coverage", -0.844),
-        ("count_coverage", 3.720),
-        ("asks_procedure", -2.255),
+        ("bias", -2.041),
+        ("best_score", -0.208),
+        ("coverage", 0.877),
+        ("top_coverage", 1.524),
+        ("missing_specific", 0.278),
+        ("unknown_words", -1.542),
+        ("missing_number", -2.872),
+        ("sentence_coverage", -0.927),
+        ("bigram_coverage", -0.783),
+        ("count_coverage", 4.139),
+        ("asks_procedure", -2.265),
     )
-    min_confidence: float = 0.450
+    min_confidence: float = 0.463
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
