@@ -250,24 +250,22 @@ def choose_sentences(
     if not candidates:
         return []
     best_score, top, _, _ = max(candidates.values(), key=lambda c: (c[0], -c[1], -c[2]))  # earliest on ties
+    # The best passage's sentences of the kind asked for are kept, at the lowest score that still
+    # makes the answer, even when they share no word with the question:
+    # - "What was the lesson from the case of the 17-year-old girl?": the question's words find the
+    #   case (its first sentence); the lesson or the reason is said a few sentences on;
+    # - "CSPR annual report key themes": the report's name carries most of the question's weight
+    #   and picks the sentence announcing the report; the list ("Key themes explored include: a;
+    #   b; and c") shares only "key themes".
+    cues = []
     if wants_reason or LESSON_RE.search(question):
-        # "What was the lesson from the case of the 17-year-old girl?": the question's words find
-        # the case (its first sentence), but the lesson is said a few sentences on, in words the
-        # question does not use. The best passage's sentences that state a reason or a judgement
-        # are kept, at the lowest score that still makes the answer.
-        cue = REASON_RE if wants_reason else JUDGEMENT_RE
-        for position, sentence in enumerate(sentences_of.get(top, [])):
-            if cue.search(sentence) and _says_something(sentence):
-                floor = (0.5 * best_score, top, position, sentence)
-                candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
+        cues.append(REASON_RE if wants_reason else JUDGEMENT_RE)
     if wants_list:
-        # "CSPR annual report key themes": the report's name carries most of the question's weight
-        # and picks the sentence announcing the report; the list itself ("Key themes explored
-        # include: a; b; and c") shares only "key themes". The best passage's enumeration is kept.
-        for position, sentence in enumerate(sentences_of.get(top, [])):
-            if ENUMERATES_RE.search(sentence) and _says_something(sentence):
-                floor = (0.5 * best_score, top, position, sentence)
-                candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
+        cues.append(ENUMERATES_RE)
+    for position, sentence in enumerate(sentences_of.get(top, []) if cues else []):
+        if any(cue.search(sentence) for cue in cues) and _says_something(sentence):
+            floor = (0.5 * best_score, top, position, sentence)
+            candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
     # Best first; equal scores in rank then reading order.
     ranked = sorted(candidates.values(), key=lambda c: (-c[0], c[1], c[2]))
     chosen: list[tuple[float, int, int, str]] = []
