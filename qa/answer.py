@@ -67,8 +67,14 @@ class AnswerPolicy:
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
     ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout5.jsonl`` (in-scope vs
     out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
-    ``eval/heldout6.jsonl`` (docs/quality.md). ``join_neighbours``: each
-    chosen sentence brings the neighbour it refers back to, announces, or that refers back to it.
+    ``eval/heldout6.jsonl`` (docs/quality.md).
+
+    ``sentence_weights`` score each candidate answer sentence (:func:`sentence_candidates`); they
+    were fitted by ``eval/fit_sentences.py`` on the same sets (which sentence holds a key phrase).
+    Sentences more than ``sentence_margin`` (log-odds) below the best are left out; the margin
+    keeps answers about as long as before the model (a mean of about 450 characters).
+    ``join_neighbours``: each chosen sentence brings the neighbour it refers back to, announces,
+    or that refers back to it.
     """
 
     weights: tuple[tuple[str, float], ...] = (
@@ -85,6 +91,25 @@ class AnswerPolicy:
         ("asks_procedure", -2.265),
     )
     min_confidence: float = 0.463
+    sentence_weights: tuple[tuple[str, float], ...] = (
+        ("weight", 0.160),
+        ("weight_share", 0.017),
+        ("coverage", 3.216),
+        ("passage_score", 1.161),
+        ("best_passage", 0.948),
+        ("second_passage", 0.406),
+        ("first", 1.025),
+        ("position", 1.262),
+        ("length", 0.414),
+        ("table_row", 1.112),
+        ("list", 0.807),
+        ("figure", 3.581),
+        ("count", 2.038),
+        ("reason", 1.099),
+        ("enumeration", 1.763),
+        ("judgement", 0.719),
+    )
+    sentence_margin: float = 2.0
     max_sentences: int = 3
     max_chars: int = 700
     evidence_passages: int = 3
@@ -94,6 +119,11 @@ class AnswerPolicy:
     def confidence(self, signals: dict[str, float]) -> float:
         z = sum(w * signals.get(name, 1.0 if name == "bias" else 0.0) for name, w in self.weights)
         return 1 / (1 + math.exp(-z))
+
+    def sentence_score(self, features: dict[str, float]) -> float:
+        """How likely a candidate sentence holds the answer, as a log-odds score (only differences
+        between one question's candidates matter)."""
+        return sum(w * features[name] for name, w in self.sentence_weights)
 
 
 _NUMBER_TOKEN_RE = re.compile(r"\b\d{2,4}\b")
@@ -196,6 +226,87 @@ def _units(row: int, index: Index, analyzer: Analyzer, whole_lists: bool = False
     return spans, index.sentence_terms(row, analyzer)
 
 
+SENTENCE_FEATURES = (
+    "weight", "weight_share", "coverage", "passage_score", "best_passage", "second_passage",
+    "first", "position", "length", "table_row", "list", "figure", "count", "reason", "enumeration",
+    "judgement",
+)
+"""What :func:`sentence_candidates` measures of each sentence (see there)."""
+
+
+@dataclass
+class Candidate:
+    """A sentence (or whole table row or list) of one of the best passages that could answer."""
+
+    rank: int  # its passage's rank in the result, from 1
+    position: int  # its place among the passage's sentences, from 0
+    text: str
+    features: dict[str, float]
+
+
+def sentence_candidates(question: str, query: Query, hits: list[Hit], index: Index, analyzer: Analyzer, evidence_passages: int = 3) -> list[Candidate]:
+    """The sentences of the best ``evidence_passages`` passages, each with what
+    :class:`AnswerPolicy` scores it by (:data:`SENTENCE_FEATURES`):
+
+    * ``weight``: the question's term weights (query vector, unit length) that the sentence
+      contains; ``weight_share``: that over the best candidate's;
+    * ``coverage``: idf-weighted share of the question's stems (or their thesaurus equivalents)
+      in the sentence;
+    * ``passage_score`` (log of the retrieval score), ``best_passage``, ``second_passage``;
+    * ``first``: the passage's first sentence; ``position``: 0 (first) .. 1 (last);
+    * ``length``: log of its characters; ``table_row``, ``list``: a whole row or list;
+    * the kind asked for, 1 when the question asks for it and the sentence has it: ``figure``
+      (a number), ``count`` (a figure for what "how many" counts), ``reason`` ("because", "due
+      to"), ``enumeration`` ("include: a, b and c"), ``judgement`` (for the lesson of a case:
+      "should have", "did not").
+    """
+    weights = {index.vocabulary[j]: w for j, w in query.weights.items()}
+    stems = [t for t in dict.fromkeys(query.terms) if " " not in t]
+    max_idf = float(index.idf.max()) if len(index.idf) else 1.0
+    idfs = {s: float(index.idf[j]) if (j := index.term_id(s)) >= 0 else max_idf for s in stems}
+    total = sum(idfs.values()) or 1.0
+    wants_list = bool(LIST_RE.search(question))
+    wants_reason = bool(WHY_RE.search(question))
+    wants_lesson = bool(LESSON_RE.search(question))
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits[:evidence_passages], start=1):
+        text = index.text(hit.row)
+        kind = KINDS[int(index.passage_kind[hit.row])]
+        if kind == "heading":
+            continue
+        units, unit_terms = _units(hit.row, index, analyzer, whole_lists=wants_list)
+        last = max(1, len(units) - 1)
+        for position, ((s, e), terms) in enumerate(zip(units, unit_terms)):
+            sentence = text[s:e].strip()
+            if not _says_something(sentence):
+                continue
+            if sentence.endswith(":") and kind == "list":
+                sentence = text.strip()  # a list's lead-in answers only together with its items
+            unigrams = {t for t in terms if " " not in t}
+            features = {
+                "weight": sum(w for t, w in weights.items() if t in terms),
+                "coverage": sum(idfs[t] for t in stems if t in unigrams or query.equivalents.get(t, set()) & unigrams) / total,
+                "passage_score": math.log(max(hit.score, 1e-6)),
+                "best_passage": float(rank == 1),
+                "second_passage": float(rank == 2),
+                "first": float(position == 0),
+                "position": position / last,
+                "length": math.log(len(sentence) + 1),
+                "table_row": float(kind == "table_row"),
+                "list": float(kind == "list"),
+                "figure": float(query.wants_number and bool(NUMBER_WORD_RE.search(sentence))),
+                "count": float(bool(query.counted) and states_count(analyzer, query, sentence)),
+                "reason": float(wants_reason and bool(REASON_RE.search(sentence))),
+                "enumeration": float(wants_list and bool(ENUMERATES_RE.search(sentence))),
+                "judgement": float(wants_lesson and bool(JUDGEMENT_RE.search(sentence))),
+            }
+            out.append(Candidate(rank, position, sentence, features))
+    best = max((c.features["weight"] for c in out), default=0.0) or 1.0
+    for c in out:
+        c.features["weight_share"] = c.features["weight"] / best
+    return out
+
+
 def choose_sentences(
     question: str,
     query: Query,
@@ -206,50 +317,34 @@ def choose_sentences(
 ) -> list[dict]:
     """Pick up to ``policy.max_sentences`` sentences that answer, in rank then reading order.
 
-    A sentence scores by the question's term weights it contains, times the square root of its
-    passage's score, and by 1.3 or 1.5 when it is the kind of sentence the question asks for: a
-    figure for "how many" (1.5 when it counts what is asked), a reason for "why", an enumeration
-    for a list. Asked for a reason or the lesson of a case, the best passage's sentences that
-    give one follow the best sentence even when they share no word with the question; asked for
-    a list, so does the best passage's enumeration. Sentences
-    below half the best score are left out; each chosen one then brings the neighbour it leans on
+    Each candidate (:func:`sentence_candidates`) that shares a word with the question is scored
+    by :meth:`AnswerPolicy.sentence_score`, a model of which sentence holds the answer fitted on
+    the evaluation sets (``eval/fit_sentences.py``): it weighs the question's words the sentence
+    contains with its passage's rank and score, its place in the passage, and whether it is the
+    kind of sentence asked for (a figure for "how many", a reason for "why", an enumeration for
+    a list). Asked for a reason or the lesson of a case, the best passage's sentences that give
+    one are candidates even when they share no word with the question; asked for a list, so is
+    the best passage's enumeration. Sentences scoring more than ``policy.sentence_margin`` below
+    the best are left out; each chosen one then brings the neighbour it leans on
     (:func:`_with_neighbours`).
     """
-    weights = {index.vocabulary[j]: w for j, w in query.weights.items()}
-    wants_number = query.wants_number
     wants_list = bool(LIST_RE.search(question))
     wants_reason = bool(WHY_RE.search(question))
     candidates: dict[tuple[int, int], tuple[float, int, int, str]] = {}  # (rank, position) -> (score, rank, position, text)
     sentences_of: dict[int, list[str]] = {}  # rank -> the passage's sentences, in reading order
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
-        text = index.text(hit.row)
-        kind = KINDS[int(index.passage_kind[hit.row])]
-        if kind == "heading":
-            continue
-        units, unit_terms = _units(hit.row, index, analyzer, whole_lists=wants_list)
-        sentences_of[rank] = [text[s:e].strip() for s, e in units]
-        for position, ((s, e), terms) in enumerate(zip(units, unit_terms)):
-            sentence = text[s:e].strip()
-            if not _says_something(sentence):
-                continue
-            score = sum(w for t, w in weights.items() if t in terms)
-            if wants_number and NUMBER_WORD_RE.search(sentence):
-                score *= 1.3
-            if query.counted and states_count(analyzer, query, sentence):
-                score *= 1.5
-            if wants_reason and REASON_RE.search(sentence):
-                score *= 1.3
-            if wants_list and ENUMERATES_RE.search(sentence):
-                score *= 1.3
-            if sentence.endswith(":") and kind == "list":
-                # A list's lead-in answers only together with its items.
-                sentence = text.strip()
-            score *= hit.score ** 0.5  # sentences from stronger passages first
-            if score > 0:
-                candidates[rank, position] = (score, rank, position, sentence)
+        if KINDS[int(index.passage_kind[hit.row])] != "heading":
+            text = index.text(hit.row)
+            units, _ = _units(hit.row, index, analyzer, whole_lists=wants_list)
+            sentences_of[rank] = [text[s:e].strip() for s, e in units]
+    all_candidates = sentence_candidates(question, query, hits, index, analyzer, policy.evidence_passages)
+    for c in all_candidates:
+        if c.features["weight"] > 0:
+            candidates[c.rank, c.position] = (policy.sentence_score(c.features), c.rank, c.position, c.text)
     if not candidates:
         return []
     best_score, top, _, _ = max(candidates.values(), key=lambda c: (c[0], -c[1], -c[2]))  # earliest on ties
+    cutoff = best_score - policy.sentence_margin
     # The best passage's sentences of the kind asked for are kept, at the lowest score that still
     # makes the answer, even when they share no word with the question:
     # - "What was the lesson from the case of the 17-year-old girl?": the question's words find the
@@ -262,16 +357,16 @@ def choose_sentences(
         cues.append(REASON_RE if wants_reason else JUDGEMENT_RE)
     if wants_list:
         cues.append(ENUMERATES_RE)
-    for position, sentence in enumerate(sentences_of.get(top, []) if cues else []):
-        if any(cue.search(sentence) for cue in cues) and _says_something(sentence):
-            floor = (0.5 * best_score, top, position, sentence)
-            candidates[top, position] = max(candidates.get((top, position), floor), floor, key=lambda c: c[0])
+    for c in all_candidates if cues else []:
+        if c.rank == top and any(cue.search(c.text) for cue in cues):
+            floor = (cutoff, top, c.position, c.text)
+            candidates[top, c.position] = max(candidates.get((top, c.position), floor), floor, key=lambda x: x[0])
     # Best first; equal scores in rank then reading order.
     ranked = sorted(candidates.values(), key=lambda c: (-c[0], c[1], c[2]))
     chosen: list[tuple[float, int, int, str]] = []
     length = 0
     for cand in ranked:
-        if len(chosen) >= policy.max_sentences or cand[0] < 0.5 * best_score:
+        if len(chosen) >= policy.max_sentences or cand[0] < cutoff:
             break
         if any(cand[3] in c[3] or c[3] in cand[3] for c in chosen):
             continue
