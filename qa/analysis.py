@@ -1,8 +1,8 @@
 """Text -> terms: the one analyzer used for passages and questions alike.
 
 Steps, in order: Unicode folding (curly quotes, dashes, non-breaking spaces, accents), lower case,
-word tokens, domain abbreviations expanded (SCR -> serious case review, so either form finds the
-other), British spellings folded to American (behaviour -> behavior, -ise -> -ize), stop words
+word tokens, contractions and domain abbreviations expanded ("didnt" -> did not; SCR -> serious case
+review, so either form finds the other), British spellings folded to American (behaviour -> behavior, -ise -> -ize), stop words
 dropped (but not number words: "six main messages"), NLTK Snowball stems (cached per word), then
 unigrams plus bigrams of adjacent stems.
 
@@ -21,7 +21,7 @@ from importlib import resources
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-ANALYZER_VERSION = 6
+ANALYZER_VERSION = 7
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -100,6 +100,21 @@ def _spell_short_year_range(match: re.Match) -> str:
     return f"{century + first} {century + first + 1}"
 
 
+# Contractions, as typed with or without the apostrophe ("didn't", "didnt"): the negation is a word
+# the reports use ("did not"), and "didnt" read as an unknown word made a question look out of scope.
+# Only forms that are not also English words: "cant", "wont", "shed", "hed", "well" stay as typed.
+_CONTRACTIONS = {
+    short: long.split()
+    for short, long in {
+        "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not", "arent": "are not",
+        "wasnt": "was not", "werent": "were not", "hasnt": "has not", "havent": "have not", "hadnt": "had not",
+        "willnot": "will not", "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not", "mustnt": "must not",
+        "neednt": "need not", "cannot": "can not", "whats": "what is", "whos": "who is", "im": "i am",
+        "ive": "i have", "youre": "you are", "theyre": "they are", "weve": "we have", "theyve": "they have",
+    }.items()
+}
+
+
 def _read_table(name: str) -> list[tuple[str, str]]:
     text = resources.files("qa.data").joinpath(name).read_text(encoding="utf-8")
     rows = []
@@ -150,6 +165,7 @@ class Analyzer:
     def __init__(self) -> None:
         self._stemmer = SnowballStemmer("english")
         self.abbreviations: dict[str, list[str]] = {}
+        self.abbreviations.update(_CONTRACTIONS)
         for short, long in _read_table("abbreviations.tsv"):
             self.abbreviations[short] = long.split()
             if short != long:
@@ -169,6 +185,8 @@ class Analyzer:
             text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, text)
         for token in _TOKEN_RE.findall(text):
             if "'" in token:
+                if token in ("can't", "won't"):  # without the apostrophe these are other words
+                    token = {"can't": "cannot", "won't": "willnot"}[token]
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")
             token = _NUMBER_WORDS.get(token, token)
             if token[-1] == "s" and token[:-1].isdigit():

@@ -31,6 +31,15 @@ def test_practitioners_shorthand_reads_as_the_words_the_reports_use():
     assert A.stems("sources of info") == A.stems("sources of information")
 
 
+def test_contractions_read_as_the_negation_the_reports_write_with_or_without_apostrophe():
+    for typed in ("why didn't they act", "why didnt they act", "why didn’t they act"):
+        assert A.stems(typed) == A.stems("why did not they act") == ["not", "act"]
+    assert A.stems("there werent any procedures") == A.stems("there were not any procedures")
+    assert A.words("I can't find it") == ["i", "can", "not", "find", "it"]
+    # Without the apostrophe "cant" and "wont" are other words, and stay as typed.
+    assert A.words("a wont of cant") == ["a", "wont", "of", "cant"]
+
+
 def test_unicode_folding_of_quotes_dashes_and_spaces():
     assert fold("‘professional drift’ – 2009\u00a0report") == "'professional drift' - 2009 report"
     assert A.stems("children’s") == A.stems("children's")

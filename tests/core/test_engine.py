@@ -192,6 +192,11 @@ def test_the_answer_is_the_sentence_that_answers_not_the_one_sharing_most_words(
     assert says in engine.ask(question)["answer"]
 
 
+def test_a_contraction_typed_without_apostrophe_is_not_a_word_the_reports_lack(engine):
+    result = engine.ask("was the problem that there werent any procedures, or that staff didnt follow them?")
+    assert result["search"]["not_in_reports"] == []
+
+
 def test_a_word_only_in_dropped_page_furniture_is_reported_as_not_in_the_reports(engine):
     # "duty" occurs once in the press release's contact footer, which is not passage text, so no
     # passage can match it: the result must say so rather than stay silent.
