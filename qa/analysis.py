@@ -1,10 +1,10 @@
 """Text -> terms: the one analyzer used for passages and questions alike.
 
 Steps, in order: Unicode folding (curly quotes, dashes, non-breaking spaces, accents), lower case,
-word tokens, contractions and domain abbreviations expanded ("didnt" -> did not; SCR -> serious case
-review, so either form finds the other), British spellings folded to American (behaviour -> behavior, -ise -> -ize), stop words
-dropped (but not number words: "six main messages"), NLTK Snowball stems (cached per word), then
-unigrams plus bigrams of adjacent stems.
+word tokens, contractions and domain abbreviations expanded ("didnt" -> did not; SCR -> serious
+case review, so either form finds the other), British spellings folded to American (behaviour ->
+behavior, -ise -> -ize), stop words dropped (but not number words: "six main messages"), NLTK
+Snowball stems (cached per word), then unigrams plus bigrams of adjacent stems.
 
 Everything here is deterministic and needs no downloaded data: the stop words come from
 scikit-learn and the domain lists from ``qa/data``.
