@@ -280,8 +280,14 @@ class Retriever:
         while i < len(words):
             for size in (3, 2, 1):
                 key = tuple(words[i : i + size])
-                if len(key) == size and key in self.thesaurus:
-                    out.append((" ".join(key), self.thesaurus[key]))
+                if len(key) != size:
+                    continue
+                singular = key[:-1] + (key[-1][:-1],) if len(key[-1]) > 3 and key[-1].endswith("s") else key
+                # A plural finds its singular's entry ("newborns" -> newborn -> baby); the
+                # expansions, stemmed like every term, then match plurals too.
+                entry = self.thesaurus.get(key) or self.thesaurus.get(singular)
+                if entry:
+                    out.append((" ".join(key), entry))
                     i += size
                     break
             else:

@@ -197,6 +197,13 @@ def test_a_contraction_typed_without_apostrophe_is_not_a_word_the_reports_lack(e
     assert result["search"]["not_in_reports"] == []
 
 
+def test_a_plural_finds_its_singular_s_thesaurus_entry(engine):
+    # The thesaurus lists "newborn"; "newborns" must search for babies too.
+    query = engine.retriever.analyse("handovers of care for newborns")
+    assert query.equivalents["newborn"] & set(engine.analyzer.stems("baby"))
+    assert query.equivalents["handov"] & set(engine.analyzer.stems("transfer"))
+
+
 def test_a_word_only_in_dropped_page_furniture_is_reported_as_not_in_the_reports(engine):
     # "duty" occurs once in the press release's contact footer, which is not passage text, so no
     # passage can match it: the result must say so rather than stay silent.
