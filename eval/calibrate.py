@@ -6,10 +6,11 @@ least --answered of the answerable questions answered while refusing as many out
 possible. Prints the weights to paste into AnswerPolicy, and the figures on each given file.
 
     .venv/bin/python eval/calibrate.py eval/questions.jsonl eval/heldout.jsonl eval/heldout2.jsonl \
-        eval/heldout3.jsonl eval/heldout4.jsonl eval/heldout5.jsonl --check eval/heldout6.jsonl --answered 0.875
+        eval/heldout3.jsonl eval/heldout4.jsonl eval/heldout5.jsonl eval/heldout6.jsonl --check eval/heldout7.jsonl \
+        --answered 0.875
 
-The refusal model is fitted on the development set and the first five held-out sets pooled (117
-out-of-scope rows are few for eleven weights); eval/heldout6.jsonl, written blind and never fitted
+The refusal model is fitted on the development set and the first six held-out sets pooled (134
+out-of-scope rows are few for eleven weights); eval/heldout7.jsonl, written blind and never fitted
 on or read row by row, is the check.
 """
 

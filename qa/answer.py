@@ -65,9 +65,9 @@ class AnswerPolicy:
 
     The engine answers when a logistic model over the evidence signals (see
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
-    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout5.jsonl`` (in-scope vs
+    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout6.jsonl`` (in-scope vs
     out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
-    ``eval/heldout6.jsonl`` (docs/quality.md).
+    ``eval/heldout7.jsonl`` (docs/quality.md).
 
     ``sentence_weights`` score each candidate answer sentence (:func:`sentence_candidates`); they
     were fitted by ``eval/fit_sentences.py`` on the same sets (which sentence holds a key phrase).
@@ -78,36 +78,36 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -2.041),
-        ("best_score", -0.208),
-        ("coverage", 0.877),
-        ("top_coverage", 1.524),
-        ("missing_specific", 0.278),
-        ("unknown_words", -1.542),
-        ("missing_number", -2.872),
-        ("sentence_coverage", -0.927),
-        ("bigram_coverage", -0.783),
-        ("count_coverage", 4.139),
-        ("asks_procedure", -2.265),
+        ("bias", -1.566),
+        ("best_score", -0.106),
+        ("coverage", 0.548),
+        ("top_coverage", 1.394),
+        ("missing_specific", 0.159),
+        ("unknown_words", -2.123),
+        ("missing_number", -3.002),
+        ("sentence_coverage", -0.977),
+        ("bigram_coverage", -0.766),
+        ("count_coverage", 3.970),
+        ("asks_procedure", -2.061),
     )
-    min_confidence: float = 0.463
+    min_confidence: float = 0.491
     sentence_weights: tuple[tuple[str, float], ...] = (
-        ("weight", 0.160),
-        ("weight_share", 0.017),
-        ("coverage", 3.216),
-        ("passage_score", 1.161),
-        ("best_passage", 0.948),
-        ("second_passage", 0.406),
-        ("first", 1.025),
-        ("position", 1.262),
-        ("length", 0.414),
-        ("table_row", 1.112),
-        ("list", 0.807),
-        ("figure", 3.581),
-        ("count", 2.038),
-        ("reason", 1.099),
-        ("enumeration", 1.763),
-        ("judgement", 0.719),
+        ("weight", -0.084),
+        ("weight_share", 0.405),
+        ("coverage", 3.117),
+        ("passage_score", 1.190),
+        ("best_passage", 0.846),
+        ("second_passage", 0.270),
+        ("first", 0.842),
+        ("position", 1.221),
+        ("length", 0.450),
+        ("table_row", 1.509),
+        ("list", 1.001),
+        ("figure", 2.652),
+        ("count", 1.978),
+        ("reason", 1.279),
+        ("enumeration", 1.651),
+        ("judgement", 0.727),
     )
     sentence_margin: float = 2.0
     max_sentences: int = 3
