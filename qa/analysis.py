@@ -102,13 +102,14 @@ def _spell_short_year_range(match: re.Match) -> str:
 
 # Contractions, as typed with or without the apostrophe ("didn't", "didnt"): the negation is a word
 # the reports use ("did not"), and "didnt" read as an unknown word made a question look out of scope.
-# Only forms that are not also English words: "cant", "wont", "shed", "hed", "well" stay as typed.
+# Without the apostrophe, only forms that are not also English words: "cant", "wont", "shed", "hed",
+# "well" stay as typed ("can't" and "won't" are looked up with theirs).
 _CONTRACTIONS = {
     short: long.split()
     for short, long in {
         "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not", "arent": "are not",
         "wasnt": "was not", "werent": "were not", "hasnt": "has not", "havent": "have not", "hadnt": "had not",
-        "willnot": "will not", "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not", "mustnt": "must not",
+        "can't": "can not", "won't": "will not", "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not", "mustnt": "must not",
         "neednt": "need not", "cannot": "can not", "whats": "what is", "whos": "who is", "im": "i am",
         "ive": "i have", "youre": "you are", "theyre": "they are", "weve": "we have", "theyve": "they have",
     }.items()
@@ -184,9 +185,7 @@ class Analyzer:
             text = _MONTH_RANGE_RE.sub(_spell_month_range, text)
             text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, text)
         for token in _TOKEN_RE.findall(text):
-            if "'" in token:
-                if token in ("can't", "won't"):  # without the apostrophe these are other words
-                    token = {"can't": "cannot", "won't": "willnot"}[token]
+            if "'" in token and token not in _CONTRACTIONS:
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")
             token = _NUMBER_WORDS.get(token, token)
             if token[-1] == "s" and token[:-1].isdigit():

@@ -214,13 +214,19 @@ def asked_figures(analyzer: Analyzer, question: str) -> set[str]:
     return set(_NUMBER_TOKEN_RE.findall(_DAY_OF_MONTH_RE.sub(r"\1", " ".join(analyzer.words(question)))))
 
 
-def _units(row: int, index: Index, analyzer: Analyzer, whole_lists: bool = False) -> tuple[list[tuple[int, int]], list[frozenset[str]]]:
-    """A passage's answer units (spans of its text) and their terms: its sentences, or the whole
-    passage for a table row (its caption says what the figures are), for a list when the
-    question asks for one (``whole_lists``), or when the splitter left it whole."""
+def _unit_spans(row: int, index: Index, whole_lists: bool = False) -> list[tuple[int, int]] | None:
+    """A passage's answer units as spans of its text: its sentences, or None for the whole
+    passage: a table row (its caption says what the figures are), a list when the question asks
+    for one (``whole_lists``), or a passage the splitter left whole."""
     kind = KINDS[int(index.passage_kind[row])]
     spans = index.sentences(row)
-    if kind == "table_row" or (kind == "list" and whole_lists) or not spans:
+    return None if kind == "table_row" or (kind == "list" and whole_lists) or not spans else spans
+
+
+def _units(row: int, index: Index, analyzer: Analyzer, whole_lists: bool = False) -> tuple[list[tuple[int, int]], list[frozenset[str]]]:
+    """A passage's answer units (:func:`_unit_spans`) and their terms."""
+    spans = _unit_spans(row, index, whole_lists)
+    if spans is None:
         text = index.text(row)
         return [(0, len(text))], [frozenset(analyzer.terms(text))]
     return spans, index.sentence_terms(row, analyzer)
@@ -335,7 +341,7 @@ def choose_sentences(
     for rank, hit in enumerate(hits[: policy.evidence_passages], start=1):
         if KINDS[int(index.passage_kind[hit.row])] != "heading":
             text = index.text(hit.row)
-            units, _ = _units(hit.row, index, analyzer, whole_lists=wants_list)
+            units = _unit_spans(hit.row, index, whole_lists=wants_list) or [(0, len(text))]
             sentences_of[rank] = [text[s:e].strip() for s, e in units]
     all_candidates = sentence_candidates(question, query, hits, index, analyzer, policy.evidence_passages)
     for c in all_candidates:
