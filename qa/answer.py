@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from qa.analysis import Analyzer
 from qa.index import KINDS, Index
 from qa.passages import TABLE_ROW_SEPARATOR
-from qa.retrieval import Hit, Query, states_count, years_in
+from qa.retrieval import Hit, Query, says_phrase, states_count, years_in
 
 LIST_RE = re.compile(r"\b(what (were|are) the|list|which|main|reasons|messages|findings|lessons|themes|ways|factors|key)\b", re.I)
 NUMBER_WORD_RE = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred|half|third|quarter|majority|most)\b", re.I)
@@ -503,6 +503,10 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     if years and not years <= set(years_in(analyzer.words(joined + " " + " ".join(scopes.values())))):
         return False
     if query.asks_who and not _new_names(query.text, joined):
+        return False
+    # A quoted name ("what did Ofsted's 'What about the children?' report find ...") is what the
+    # question is about: an answer from passages that never say it is about something else.
+    if query.phrases and not says_phrase(analyzer, joined + " " + " ".join(scopes.values()), query.phrases):
         return False
     if query.counted:
         if query.counted & set(query.unknown):

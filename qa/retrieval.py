@@ -85,6 +85,9 @@ class RetrievalConfig:
     ``context_weight``: share of the neighbouring passages' scores (same report, just before and
     after) added to a passage's: a table row is found through the words of its caption and
     neighbouring rows ("cause of death ... took their own lives" -> "Suicide 11"); 0 = off.
+    ``phrase_boost``: multiplier for passages that contain a phrase the question puts in quotes
+    ("the 'what about the children?' report"), word for word; 1 = off. Large, since quotes say
+    "these words, in this order" (a search engine makes them a must).
     """
 
     history_weight: float = 0.35
@@ -103,13 +106,14 @@ class RetrievalConfig:
     typo_dominance: float = 5.0
     title_coordination: bool = True
     equivalents_in_coordination: bool = True
+    phrase_boost: float = 4.0
 
 
 BASELINE_ABLATION = "plain cosine TF-IDF (all off)"
 
 ABLATIONS: dict[str, dict] = {
     "full": {},
-    "plain cosine TF-IDF (all off)": {"history_weight": 0.0, "bigram_weight": 1.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": (), "context_weight": 0.0},
+    "plain cosine TF-IDF (all off)": {"phrase_boost": 1.0, "history_weight": 0.0, "bigram_weight": 1.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": (), "context_weight": 0.0},
     "bigrams at full weight": {"bigram_weight": 1.0},
     "bigrams at half weight": {"bigram_weight": 0.5},
     "no typo correction": {"typo_correction": False},
@@ -124,6 +128,7 @@ ABLATIONS: dict[str, dict] = {
     "coordination without title words": {"title_coordination": False},
     "coordination without thesaurus equivalents": {"equivalents_in_coordination": False},
     "no neighbour context": {"context_weight": 0.0},
+    "no quoted-phrase boost": {"phrase_boost": 1.0},
 }
 
 
@@ -178,6 +183,7 @@ class Query:
     equivalents: dict[str, set[str]] = field(default_factory=dict)  # stem -> thesaurus stems
     alternatives: dict[int, list[int]] = field(default_factory=dict)  # own column -> its thesaurus equivalents' columns
     needs_history: bool = False  # reads as a follow-up ("and the year before?") with no earlier question
+    phrases: list[tuple[str, ...]] = field(default_factory=list)  # quoted in the question, as analyser words
 
     @property
     def empty(self) -> bool:
@@ -351,6 +357,8 @@ class Retriever:
                 fixed.append(w)
             words = fixed
         words = self._resolve_relative_year(words, history, query)
+        words = as_how_many(words)
+        query.phrases.extend(quoted_phrases(self.analyzer, question, query.corrections))
         query.needs_history = not history and leans_on_earlier(words)
         text = " ".join(words)
         query.text = text
@@ -465,7 +473,23 @@ class Retriever:
                 scores *= 1 + self.config.title_weight * doc_scores[index.passage_doc[rows]]
         if query.wants_number and self.config.number_boost != 1:
             scores[index.passage_numbers[rows] > 0] *= self.config.number_boost
+        if query.phrases and self.config.phrase_boost != 1:
+            scores[self._say_phrase(query, rows)] *= self.config.phrase_boost
         return rows, scores
+
+    def _say_phrase(self, query: Query, rows: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` contain one of the question's quoted phrases word for word, shape
+        ``rows.shape`` (bool). Only passages with all of a phrase's stems are read."""
+        out = np.zeros(rows.size, dtype=bool)
+        for phrase in query.phrases:
+            has_all = np.ones(rows.size, dtype=bool)
+            for stem in self.analyzer.stems(" ".join(phrase)):
+                posting = self.index.column(self.index.term_id(stem))[0] if self.index.term_id(stem) >= 0 else np.zeros(0, dtype=np.int64)
+                at = np.minimum(np.searchsorted(posting, rows), max(posting.size - 1, 0))
+                has_all &= (posting[at] == rows) if posting.size else False
+            for i in np.flatnonzero(has_all & ~out):
+                out[i] = says_phrase(self.analyzer, self.index.text(int(rows[i])), [phrase])
+        return out
 
     def _context(self, base: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The summed scores of each row's neighbours in reading order within its report, shape
@@ -538,6 +562,55 @@ _RELATIVE_YEARS = {
 
 _CONTINUATIONS = (("and",), ("but",), ("also",), ("so",), ("what", "about"), ("how", "about"), ("what", "of"), ("same", "for"))
 _ANAPHORS = frozenset({"them", "they", "those", "these", "it", "that", "he", "she", "him", "her", "his", "their", "theirs", "then"})
+
+
+# Other ways of asking "how many": "what number (of kids) died?", "the number of councils",
+# "count of children". "A number of" means "several" and is left alone.
+_COUNT_PHRASES = (("what", "number", "of"), ("the", "number", "of"), ("total", "number", "of"), ("number", "of"), ("what", "number"), ("count", "of"))
+
+
+def as_how_many(words: list[str]) -> list[str]:
+    """The analyser words with count phrasings read as "how many": ``["what", "number", "of",
+    "councils"]`` -> ``["how", "many", "councils"]``, so "number" is not searched as a topic
+    (it would favour every "Number of ..." caption) and the counted noun is known."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase in _COUNT_PHRASES:
+            if tuple(words[i : i + len(phrase)]) == phrase and not (out and out[-1] == "a"):
+                out += ["how", "many"]
+                i += len(phrase)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+# A span in quotes: 'complex needs', "what about the children?", ‘rule of optimism’. A single
+# quote must open after a space or bracket and close before one, so "Ofsted's" and "pub'd" are
+# not quotes.
+_QUOTED_RE = re.compile(r"(?:^|(?<=[\s(\[]))(?:'([^'\n]+?)'|\"([^\"\n]+?)\")(?=[\s)\].,;:?!]|$)")
+
+
+def quoted_phrases(analyzer: Analyzer, question: str, corrections: dict[str, str] | None = None) -> list[tuple[str, ...]]:
+    """The phrases of two or more words the question puts in quotes, as analyser words with the
+    question's typo corrections applied (" 'rule of optimisim' " -> ("rule", "of", "optimism"))."""
+    corrections = corrections or {}
+    phrases = []
+    for match in _QUOTED_RE.finditer(fold(question)):
+        words = tuple(corrections.get(w, w) for w in analyzer.words(match.group(1) or match.group(2)))
+        if len(words) >= 2:
+            phrases.append(words)
+    return phrases
+
+
+def says_phrase(analyzer: Analyzer, text: str, phrases: list[tuple[str, ...]]) -> bool:
+    """Whether ``text`` contains one of ``phrases`` word for word (folded, punctuation ignored)."""
+    words = analyzer.words(text)
+    return any(
+        tuple(words[i : i + len(p)]) == p for p in phrases for i in range(len(words) - len(p) + 1) if words[i] == p[0]
+    )
 
 
 def leans_on_earlier(words: list[str]) -> bool:

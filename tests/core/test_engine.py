@@ -9,7 +9,7 @@ import pytest
 
 from qa.answer import _with_neighbours
 from qa.engine import Engine
-from qa.retrieval import Filters, RetrievalConfig
+from qa.retrieval import Filters, RetrievalConfig, quoted_phrases
 
 from .conftest import REPORT_2009
 
@@ -330,3 +330,34 @@ def test_over_14s_and_under_1s_search_for_the_ages(engine):
 def test_a_list_question_gets_the_list_even_when_the_report_s_name_matches_more_words(engine):
     answer = engine.ask("child safeguarding practice review panel annual report 2022/23 - key themes?")["answer"]
     assert "Key themes explored include: supporting critical thinking" in answer
+
+
+
+def test_words_in_quotes_find_the_passage_that_says_them_in_that_order(engine):
+    # "what about the children" is all stop words but one: only the quotes make it a name.
+    result = engine.ask("ofsted 'what about the children?' report - when did it come out?")
+    assert "Ofsted – What about the children? (March 2013)" in [p["text"] for p in result["passages"][:3]]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "key messages of the 'what about the children?' report on parents with mental ill health",
+        "'what about the children?' findings on drug and alcohol misuse",
+    ],
+)
+def test_a_quoted_name_that_the_evidence_never_says_is_not_answered_about(engine, question):
+    # The reports only list this report's title; what other reviews found about parents' mental
+    # health or drug misuse must not be passed off as its findings.
+    assert engine.ask(question)["status"] == "not_found"
+
+
+def test_what_number_of_asks_how_many(engine):
+    # Read as "how many child deaths": the passages about panels reviewing deaths give no such
+    # figure, so there is nothing to answer with. Searched as a word, "number" was a topic.
+    assert engine.ask("what number of child deaths did CDOPs review in 2022-23?")["status"] == "not_found"
+
+
+def test_an_apostrophe_is_not_a_quote(engine):
+    assert quoted_phrases(engine.analyzer, "when was ofsted's 'what about the children?' pub'd") == [("what", "about", "the", "children")]
+    assert quoted_phrases(engine.analyzer, "what's ofsted's view of scr's in 09-10") == []
