@@ -640,7 +640,7 @@ def figure_phrases(analyzer: Analyzer, text: str, captions: bool = False) -> lis
     ``captions``, a table row's figures also count what its caption and column headings name
     ("Table 2: Number of judgements for serious case reviews ... Total SCRs — April 08 - March 09
     0 40 74 59 173"); ranking leaves that out, since every row of a table shares its caption."""
-    phrases = [frozenset(analyzer.stems(m.group(1))) for m in COUNTED_RE.finditer(text) if not _YEAR_FIGURE_RE.fullmatch(m.group(0))]
+    phrases = [frozenset(analyzer.stems(_counted_part(m.group(1)))) for m in COUNTED_RE.finditer(text) if not _YEAR_FIGURE_RE.fullmatch(m.group(0))]
     row = COUNTED_AFTER_RE.search(text[-80:])
     if row:
         phrases.append(frozenset(analyzer.stems(row.group(1))))
@@ -648,6 +648,18 @@ def figure_phrases(analyzer: Analyzer, text: str, captions: bool = False) -> lis
     if captions and separator and _CELL_FIGURE_RE.search(cells):
         phrases.append(frozenset(analyzer.stems(caption)))
     return phrases
+
+
+_OF_RE = re.compile(r"\s+of\b.*", re.I | re.S)
+
+
+def _counted_part(words: str) -> str:
+    """What a figure counts, of the words after it: up to an "of" that qualifies a noun ("33,760
+    assessments of children" counts assessments), but through one that opens them ("90 of the
+    children", "42% of reviews")."""
+    if words.lower().startswith("of "):
+        return words
+    return _OF_RE.sub("", words)
 
 
 def states_count(analyzer: Analyzer, query: Query, text: str, captions: bool = False) -> bool:

@@ -361,3 +361,17 @@ def test_what_number_of_asks_how_many(engine):
 def test_an_apostrophe_is_not_a_quote(engine):
     assert quoted_phrases(engine.analyzer, "when was ofsted's 'what about the children?' pub'd") == [("what", "about", "the", "children")]
     assert quoted_phrases(engine.analyzer, "what's ofsted's view of scr's in 09-10") == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how many children were subject to a child protection plan in England in 2023?", "how many looked after children were there in england in 2023?"],
+)
+def test_a_figure_counts_the_noun_it_is_of_not_the_one_that_qualifies_it(engine, question):
+    # "33,760 assessments of children" counts assessments: it is no answer to how many children.
+    assert engine.ask(question)["status"] == "not_found"
+
+
+def test_a_share_of_something_still_counts_it(engine):
+    answer = engine.ask("how many of the 147 reviews in 2009-10 were judged inadequate?")["answer"]
+    assert "inadequate" in answer and re.search(r"\b\d+\b", answer)
