@@ -236,6 +236,7 @@ class Retriever:
         self.config = config or RetrievalConfig()
         self.thesaurus = load_thesaurus()
         self.synonym_table = load_synonyms()
+        self._synonyms = lru_cache(maxsize=65536)(self._synonyms)  # per word: the index does not change under a Retriever
         # The figures a passage states do not depend on the question: work them out once per passage.
         self._figure_phrases = lru_cache(maxsize=8192)(lambda row: figure_phrases(self.analyzer, index.text(row)))
         slope = self.config.length_slope
@@ -397,7 +398,8 @@ class Retriever:
         query.counted = self._counted(words)
         sources = [(text, 1.0)]
         if self.config.thesaurus_weight > 0:
-            for matched, expansions in self._expand(words):
+            curated = self._expand(words)
+            for matched, expansions in curated:
                 stems = {s for e in expansions for s in self.analyzer.stems(e)}
                 for stem in self.analyzer.stems(matched):
                     query.equivalents.setdefault(stem, set()).update(stems)
@@ -407,8 +409,8 @@ class Retriever:
                 # the result's note and for refusing), and a passage with the synonym does not
                 # count as containing the word. A general dictionary's synonyms are weaker
                 # evidence than the curated thesaurus.
-                curated = {w for matched, _ in self._expand(words) for w in matched.split()}
-                sources += [(e, self.config.thesaurus_weight) for w in words if w not in curated for e in self._synonyms(w)]
+                covered = {w for matched, _ in curated for w in matched.split()}
+                sources += [(e, self.config.thesaurus_weight) for w in words if w not in covered for e in self._synonyms(w)]
         if self.config.history_weight > 0 and history:
             # An elliptical follow-up ("and for the over 14s?") leans on the conversation more.
             own = len(set(self.analyzer.stems(text)))
@@ -489,15 +491,10 @@ class Retriever:
             present = np.zeros(rows.size, dtype=np.float64)
             docs = index.passage_doc[rows]
             for j, idf in query.own.items():
-                posting = index.column(j)[0]  # sorted row numbers
-                at = np.minimum(np.searchsorted(posting, rows), max(posting.size - 1, 0))
-                found = (posting[at] == rows) if posting.size else np.zeros(rows.size, dtype=bool)
+                found = self._contain(j, rows)
                 for alt in query.alternatives.get(j, ()):
                     # A thesaurus equivalent counts as the word ("mothers" for "mums").
-                    alt_posting = index.column(alt)[0]
-                    if alt_posting.size:
-                        at = np.minimum(np.searchsorted(alt_posting, rows), alt_posting.size - 1)
-                        found = found | (alt_posting[at] == rows)
+                    found = found | self._contain(alt, rows)
                 if self.config.title_coordination:
                     # A word of the passage's report title or notes counts as present: "in the
                     # 2009-10 serious case reviews" is said by the title, not by paragraph 10.
@@ -516,6 +513,15 @@ class Retriever:
             scores[self._say_phrase(query, rows)] *= self.config.phrase_boost
         return rows, scores
 
+    def _contain(self, j: int, rows: np.ndarray) -> np.ndarray:
+        """Which of ``rows`` (passage numbers) contain term column ``j``, shape ``rows.shape``
+        (bool); a term the index lacks (``j < 0``) is in none."""
+        posting = self.index.column(j)[0] if j >= 0 else np.zeros(0, dtype=np.int64)  # sorted row numbers
+        if not posting.size:
+            return np.zeros(rows.size, dtype=bool)
+        at = np.minimum(np.searchsorted(posting, rows), posting.size - 1)
+        return posting[at] == rows
+
     def _say_phrase(self, query: Query, rows: np.ndarray) -> np.ndarray:
         """Which of ``rows`` contain one of the question's quoted phrases word for word, shape
         ``rows.shape`` (bool). Only passages with all of a phrase's stems are read."""
@@ -523,9 +529,7 @@ class Retriever:
         for phrase in query.phrases:
             has_all = np.ones(rows.size, dtype=bool)
             for stem in self.analyzer.stems(" ".join(phrase)):
-                posting = self.index.column(self.index.term_id(stem))[0] if self.index.term_id(stem) >= 0 else np.zeros(0, dtype=np.int64)
-                at = np.minimum(np.searchsorted(posting, rows), max(posting.size - 1, 0))
-                has_all &= (posting[at] == rows) if posting.size else False
+                has_all &= self._contain(self.index.term_id(stem), rows)
             for i in np.flatnonzero(has_all & ~out):
                 out[i] = says_phrase(self.analyzer, self.index.text(int(rows[i])), [phrase])
         return out
