@@ -29,7 +29,7 @@ from qa.answer import evidence_signals
 from qa.engine import Engine
 
 FEATURES = (
-    "best_score", "coverage", "top_coverage", "missing_specific", "unknown_words", "missing_number",
+    "best_score", "coverage", "top_coverage", "missing_specific", "unknown_nouns", "missing_number",
     "sentence_coverage", "bigram_coverage", "count_coverage", "asks_procedure",
 )
 

@@ -142,6 +142,13 @@ def everyday_english() -> dict[str, int]:
     return {w: n for w, n in counts.items() if n >= EVERYDAY_MIN_COUNT}
 
 
+@lru_cache(maxsize=1)
+def noun_shares() -> dict[str, float]:
+    """{everyday word: share of its uses that are as a noun} from qa/data/noun_share.tsv
+    (generated from WordNet by scripts/build_synonyms.py). Read once per process."""
+    return {word: float(share) for word, share in _read_table("noun_share.tsv")}
+
+
 VERY_COMMON_COUNT = 10_000_000
 """Count at which a word is as common as English words get ("get" 9.5 million, "let" 3 million)."""
 
@@ -229,6 +236,14 @@ class Analyzer:
             return 0.0
         low, high = math.log(EVERYDAY_MIN_COUNT), math.log(VERY_COMMON_COUNT)
         return min(1.0, (math.log(count) - low) / (high - low))
+
+    def noun_share(self, word: str) -> float:
+        """How often ``word`` (folded) is used as a noun, 0..1: 1 for "model" or "inquiry", 0 for
+        "actually", "dragged" or "kept", 0.3 for "sleep"; 1 for words outside everyday English
+        (names, acronyms, specialist terms: "laming", "lado", "caseloads")."""
+        shares = noun_shares()
+        share = shares.get(word)
+        return share if share is not None else shares.get(self.american(word), 1.0)
 
     # -- terms ---------------------------------------------------------------------------
     def stems(self, text: str) -> list[str]:

@@ -81,3 +81,11 @@ def test_commonness_separates_how_people_talk_from_specific_words():
     assert A.commonness("get") > 0.9
     assert 0.4 < A.commonness("phone") < 0.8
     assert A.commonness("fgm") == A.commonness("leeds") == 0.0
+
+
+def test_noun_share_tells_a_topic_from_how_people_talk():
+    assert A.noun_share("inquiry") > 0.9 and A.noun_share("model") > 0.9
+    assert A.noun_share("actually") == A.noun_share("dragged") == A.noun_share("kept") == 0.0
+    assert 0.1 < A.noun_share("sleep") < 0.5  # mostly a verb
+    assert A.noun_share("laming") == A.noun_share("lado") == 1.0  # names and acronyms are topics
+    assert A.noun_share("organised") == A.noun_share("organized")

@@ -389,3 +389,13 @@ def test_a_word_the_reports_use_is_not_expanded_with_synonyms(engine):
     # "review" is the reports' own word: its WordNet synonyms ("reappraisal", ...) would only add noise.
     assert not engine.retriever._synonyms("review")
     assert engine.retriever._synonyms("finished")
+
+
+def test_everyday_words_the_reports_never_use_do_not_make_an_answerable_question_refused(engine):
+    # "honestly" and "grown" are in no report, but they are how people talk, not a topic.
+    result = engine.ask("honestly, why were the over 14s treated like grown adults?")
+    assert result["status"] == "answered"
+    assert "treated as adults" in result["answer"]
+    assert {"honestly", "grown"} <= set(result["search"]["not_in_reports"])
+    # An unknown noun is still a topic the reports lack.
+    assert engine.ask("what did the Laming inquiry recommend about social work caseloads?")["status"] == "not_found"
