@@ -132,13 +132,18 @@ often (about the 13,000 most frequent words; "lad" 9,789, "info" 8,908, but "lee
 
 
 @lru_cache(maxsize=1)
-def everyday_english() -> dict[str, int]:
-    """The common words of English and their counts, from the word frequencies shipped with
-    pyspellchecker (MIT; counts from film subtitles, so American spellings: see
-    :meth:`Analyzer.everyday`). Read once per process, offline."""
+def english_speller():
+    """pyspellchecker's English speller (MIT; word counts from film subtitles, so American
+    spellings), loaded once per process, offline."""
     from spellchecker import SpellChecker  # imported here: only question analysis needs it
 
-    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    return SpellChecker(language="en", distance=1)
+
+
+@lru_cache(maxsize=1)
+def everyday_english() -> dict[str, int]:
+    """The common words of English and their counts (see :meth:`Analyzer.everyday`)."""
+    counts = english_speller().word_frequency.dictionary
     return {w: n for w, n in counts.items() if n >= EVERYDAY_MIN_COUNT}
 
 
@@ -225,6 +230,18 @@ class Analyzer:
         """
         common = everyday_english()
         return word in common or self.american(word) in common
+
+    def everyday_correction(self, word: str) -> str | None:
+        """The everyday English word ``word`` misspells ("recomend" -> "recommend", "abstarct" ->
+        "abstract"): the most common one a single edit away, or None. Only for words of five
+        letters or more that English does not know at all: shorter ones are too often chat forms
+        ("pls" is no misspelt "plus"), and a rare word or name is no misspelling ("laming")."""
+        speller = english_speller()
+        if len(word) < 5 or not word.isalpha() or word in speller.word_frequency:
+            return None
+        common = everyday_english()
+        found = [w for w in speller.edit_distance_1(word) if w in common]
+        return max(found, key=lambda w: (common[w], w)) if found else None
 
     def commonness(self, word: str) -> float:
         """How common ``word`` is in everyday English, 0..1 on a log scale: 0 for names, specialist

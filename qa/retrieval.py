@@ -384,6 +384,11 @@ class Retriever:
                 # An everyday word the reports do not use ("spend") is not a typo of one they do ("send").
                 if w not in STOP_WORDS and (w,) not in self.thesaurus and not self.analyzer.everyday(w):
                     c = self.typo_fix(w)
+                    if not c and all(self.index.term_id(s) < 0 for s in self.analyzer.stems(w)):
+                        # Not a misspelt report word, but perhaps a misspelt English one
+                        # ("recomend": the reports say "recommended"), which is then searched
+                        # and judged as that word.
+                        c = self.analyzer.everyday_correction(w)
                     if c:
                         query.corrections[w] = c
                         w = c

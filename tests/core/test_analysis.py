@@ -89,3 +89,11 @@ def test_noun_share_tells_a_topic_from_how_people_talk():
     assert 0.1 < A.noun_share("sleep") < 0.5  # mostly a verb
     assert A.noun_share("laming") == A.noun_share("lado") == 1.0  # names and acronyms are topics
     assert A.noun_share("organised") == A.noun_share("organized")
+
+
+def test_a_misspelt_english_word_is_read_as_the_word_it_misspells():
+    assert A.everyday_correction("recomend") == "recommend"
+    assert A.everyday_correction("abstarct") == "abstract"
+    # Rare words and names are real words, short ones too often chat forms: left alone.
+    assert A.everyday_correction("laming") is None and A.everyday_correction("quorate") is None
+    assert A.everyday_correction("pls") is None and A.everyday_correction("climbie") is None

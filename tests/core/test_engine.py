@@ -399,3 +399,10 @@ def test_everyday_words_the_reports_never_use_do_not_make_an_answerable_question
     assert {"honestly", "grown"} <= set(result["search"]["not_in_reports"])
     # An unknown noun is still a topic the reports lack.
     assert engine.ask("what did the Laming inquiry recommend about social work caseloads?")["status"] == "not_found"
+
+
+def test_a_misspelling_of_a_word_the_reports_only_inflect_is_corrected(engine):
+    # The reports say "recommended" and "recommendation", never "recommend".
+    result = engine.ask("what did professor munro recomend for serious case reviews?")
+    assert result["search"]["corrected"] == {"recomend": "recommend"}
+    assert result["status"] == "answered" and "Munro recommended" in result["answer"]
