@@ -395,7 +395,7 @@ class Retriever:
                 fixed.append(w)
             words = fixed
         words = self._resolve_relative_year(words, history, query)
-        words = as_how_many(words)
+        words = [w for w in as_how_many(words) if w not in REQUEST_WORDS]
         query.phrases.extend(quoted_phrases(self.analyzer, question, query.corrections))
         query.needs_history = not history and leans_on_earlier(words)
         text = " ".join(words)
@@ -611,6 +611,10 @@ _RELATIVE_YEARS = {
 _CONTINUATIONS = (("and",), ("but",), ("also",), ("so",), ("what", "about"), ("how", "about"), ("what", "of"), ("same", "for"))
 _ANAPHORS = frozenset({"them", "they", "those", "these", "it", "that", "he", "she", "him", "her", "his", "their", "theirs", "then"})
 
+
+# Words that ask for the form of an answer, not for a topic: "list the recurring errors" is about
+# the errors. The reports use "list" twice, so as a search word it would outweigh the topic.
+REQUEST_WORDS = frozenset({"list"})
 
 # Other ways of asking "how many": "what number (of kids) died?", "the number of councils",
 # "count of children". "A number of" means "several" and is left alone.

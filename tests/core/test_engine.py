@@ -406,3 +406,10 @@ def test_a_misspelling_of_a_word_the_reports_only_inflect_is_corrected(engine):
     result = engine.ask("what did professor munro recomend for serious case reviews?")
     assert result["search"]["corrected"] == {"recomend": "recommend"}
     assert result["status"] == "answered" and "Munro recommended" in result["answer"]
+
+
+@pytest.mark.parametrize("question", ["list the recurring errors in reviews about babies under one", "list the sources of information agencies missed"])
+def test_asking_for_a_list_does_not_search_for_the_word_list(engine, question):
+    # Paragraph 85 of the 2009-10 report mentions "the list of those invited to attend"; it answers neither.
+    anchors = [p["anchor"] for p in engine.ask(question)["passages"][:3]]
+    assert "p-85" not in anchors
