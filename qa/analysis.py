@@ -17,9 +17,13 @@ import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from nltk.stem.snowball import SnowballStemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+if TYPE_CHECKING:
+    from spellchecker import SpellChecker
 
 ANALYZER_VERSION = 7
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
@@ -132,7 +136,7 @@ often (about the 13,000 most frequent words; "lad" 9,789, "info" 8,908, but "lee
 
 
 @lru_cache(maxsize=1)
-def english_speller():
+def english_speller() -> SpellChecker:
     """pyspellchecker's English speller (MIT; word counts from film subtitles, so American
     spellings), loaded once per process, offline."""
     from spellchecker import SpellChecker  # imported here: only question analysis needs it
