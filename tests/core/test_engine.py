@@ -397,8 +397,9 @@ def test_everyday_words_the_reports_never_use_do_not_make_an_answerable_question
     assert result["status"] == "answered"
     assert "treated as adults" in result["answer"]
     assert {"honestly", "grown"} <= set(result["search"]["not_in_reports"])
-    # An unknown noun is still a topic the reports lack.
+    # An unknown noun is still a topic the reports lack, even one WordNet mostly meets as a verb.
     assert engine.ask("what did the Laming inquiry recommend about social work caseloads?")["status"] == "not_found"
+    assert engine.ask("How much did the council spend on parking permits in Leeds?")["status"] == "not_found"
 
 
 def test_a_misspelling_of_a_word_the_reports_only_inflect_is_corrected(engine):
