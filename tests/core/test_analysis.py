@@ -28,6 +28,15 @@ def test_practitioners_shorthand_reads_as_the_words_the_reports_use():
     assert A.stems("GP to midwife to HV") == A.stems("GP to midwife to health visitor")
     assert A.stems("a girl with SEN") == A.stems("a girl with special educational needs")
     assert A.stems("over 2 yrs, 6 mths") == A.stems("over 2 years, 6 months")
+    assert A.stems("what did SWs in the LAs find") == A.stems("what did social workers in the local authorities find")
+    assert A.stems("HMCI's view of the YOI") == A.stems("Her Majesty's Chief Inspector's view of the young offender institution")
+
+
+def test_chat_forms_read_as_the_words_they_stand_for():
+    assert A.words("wat did the govt rec, cos i need it b4 the meeting") == A.words(
+        "what did the government recommendation, because i need it before the meeting")
+    # Greetings, thanks and "vs" are no topic: nothing of them is searched.
+    assert A.stems("hi, girls vs boys pls, thanks") == A.stems("girls boys")
     assert A.stems("sources of info") == A.stems("sources of information")
 
 

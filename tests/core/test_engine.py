@@ -402,6 +402,18 @@ def test_everyday_words_the_reports_never_use_do_not_make_an_answerable_question
     assert engine.ask("How much did the council spend on parking permits in Leeds?")["status"] == "not_found"
 
 
+@pytest.mark.parametrize("question, wanted", [
+    ("how many LAs struggled to find placements for kids with complex needs? thx", "local authorities frequently struggle"),
+    ("wat did HMCI say about the ages of concern findings", "Chief Inspector"),
+    ("boys vs girls in the 2009-10 reviews pls", "91 girls and 103 boys"),
+])
+def test_a_question_typed_in_chat_shorthand_is_answered_like_the_spelled_out_one(engine, question, wanted):
+    # "LAs", "HMCI", "vs", "pls" and "thx" are in no report; read as unknown topics they refused these.
+    result = engine.ask(question)
+    assert result["status"] == "answered" and wanted in result["answer"]
+    assert result["search"]["not_in_reports"] == []
+
+
 def test_a_misspelling_of_a_word_the_reports_only_inflect_is_corrected(engine):
     # The reports say "recommended" and "recommendation", never "recommend".
     result = engine.ask("what did professor munro recomend for serious case reviews?")
