@@ -155,7 +155,9 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     max_idf = float(index.idf.max()) if len(index.idf) else 1.0
     rows = [h.row for h in hits[:evidence_passages]]
     texts = [index.text(r) for r in rows]
-    evidence = [index.stems(r, analyzer) for r in rows]
+    # A passage is read in its report: "the press release" or "Ages of concern" is in the
+    # catalogue entry, not in the paragraph.
+    evidence = [index.stems(r, analyzer) | index.document_stems(int(index.passage_doc[r]), analyzer) for r in rows]
     everything = frozenset().union(*evidence) if evidence else frozenset()
     idfs = {}
     for stem in stems:
@@ -208,8 +210,7 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     # changed in Working Together 2018?" finds "2018" in one passage and "working" in another.
     numbers = asked_figures(analyzer, query.text)
     if numbers and rows:
-        present = evidence[0] | index.document_stems(int(index.passage_doc[rows[0]]), analyzer)  # figures are their own stems
-        signals["missing_number"] = float(not numbers <= present)
+        signals["missing_number"] = float(not numbers <= evidence[0])  # figures are their own stems
     else:
         signals["missing_number"] = 0.0
     return signals

@@ -39,7 +39,8 @@ from qa.store import Store, StoreError, StringTable, write_store
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
+"""Bump when what an index holds changes (7: the catalogue's words are in the vocabulary)."""
 KINDS = ("paragraph", "list", "heading", "caption", "table_row", "table_note", "footnote")
 MIN_BIGRAM_DF = 2
 """Bigrams that occur in fewer passages than this are left out of the index."""
@@ -110,7 +111,11 @@ def build_index(
 
     texts = [indexed_text(p) for p in passages]
     counter = CountVectorizer(analyzer=analyzer.terms, dtype=np.float32)
-    tf = counter.fit_transform(texts).tocsr()
+    # The catalogue's words join the vocabulary though no passage uses them: "the research page"
+    # or "the press release" name a report, not a topic the reports lack. Only passages count
+    # for df, so a word only the catalogue uses has no passages and the highest idf.
+    counter.fit(texts + [catalogue_text(d.metadata()) for d in documents])
+    tf = counter.transform(texts).tocsr()
     vocabulary = list(counter.get_feature_names_out())
     n = tf.shape[0]
     df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.int32)
@@ -128,7 +133,7 @@ def build_index(
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel()).astype(np.float32)
     X = X.tocsc()
     X.sort_indices()
-    titles = _tfidf(counter.transform([_title_text(d) for d in documents]).tocsr()[:, keep], idf)
+    titles = _tfidf(counter.transform([catalogue_text(d.metadata(), TITLE_FIELDS) for d in documents]).tocsr()[:, keep], idf)
     title_norms = np.sqrt(np.asarray(titles.multiply(titles).sum(axis=1)).ravel())
     titles = (sp.diags(1 / np.maximum(title_norms, 1e-9)) @ titles).astype(np.float32).tocsc()
 
@@ -178,9 +183,18 @@ def _tfidf(tf: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return (tf @ sp.diags(idf)).tocsr().astype(np.float32)
 
 
-def _title_text(document: Document) -> str:
-    """What a document is about, in its cataloguer's words: title and notes."""
-    return " ".join(x for x in (document.title, document.notes or "") if x)
+TITLE_FIELDS = ("title", "kind", "publisher", "notes")
+"""The catalogue fields that say what a report is and is about, matched against questions as its
+title (``RetrievalConfig.title_weight``)."""
+CATALOGUE_FIELDS = TITLE_FIELDS + ("date",)
+"""Those and the date: the words a passage is read with (:meth:`Index.document_stems`). The date
+is not matched as a title: "2010" in a question would favour every passage of a 2010 report."""
+
+
+def catalogue_text(metadata: dict, fields: tuple[str, ...] = CATALOGUE_FIELDS) -> str:
+    """What a report is and is about, in its cataloguer's words (by default title, kind such as
+    "press release", publisher, notes and date), from a document's metadata dict."""
+    return " ".join(str(metadata.get(k) or "") for k in fields).strip()
 
 
 def _spelling_arrays(documents: list[Document], analyzer: Analyzer) -> dict[str, np.ndarray]:
@@ -272,9 +286,7 @@ class Index:
         )
         self._stems = functools.lru_cache(maxsize=4096)(lambda i, analyzer: frozenset(analyzer.stems(self.text(i))))
         self._document_stems = functools.lru_cache(maxsize=1024)(
-            lambda d, analyzer: frozenset(
-                analyzer.stems(" ".join(str(self.documents[d].get(k) or "") for k in ("title", "notes", "date")))
-            )
+            lambda d, analyzer: frozenset(analyzer.stems(catalogue_text(self.documents[d])))
         )
 
     @property
@@ -299,8 +311,9 @@ class Index:
         return self._stems(i, analyzer)
 
     def document_stems(self, d: int, analyzer) -> frozenset[str]:
-        """The stems of document ``d``'s title, notes and date (cached): what a whole report is
-        about, e.g. the years of "Learning lessons from serious case reviews 2009–2010"."""
+        """The stems of document ``d``'s catalogue entry (:func:`catalogue_text`, cached): what a
+        whole report is and is about, e.g. the years of "Learning lessons from serious case reviews
+        2009–2010" or the "press release"."""
         return self._document_stems(d, analyzer)
 
     def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:

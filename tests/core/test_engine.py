@@ -414,6 +414,19 @@ def test_a_question_typed_in_chat_shorthand_is_answered_like_the_spelled_out_one
     assert result["search"]["not_in_reports"] == []
 
 
+@pytest.mark.parametrize("question, report", [
+    ("what does the research page say about the voice of the child?", "000_6424fe1324f49235"),
+    ("in the press release, what did Ofsted say about babies?", "002_0b7d055dc6b96ce3"),
+    ("what is in the abstract of ages of concern?", "001_111c22fb5343254c"),
+])
+def test_a_question_that_names_the_kind_of_report_is_answered_from_it(engine, question, report):
+    # "page", "press" and "abstract" are only in the catalogue (corpus/catalogue.toml), never in a
+    # paragraph: read as topics no report has, they refused these questions.
+    result = engine.ask(question)
+    assert result["status"] == "answered" and result["search"]["not_in_reports"] == []
+    assert result["passages"][0]["doc_id"] == report
+
+
 def test_a_misspelling_of_a_word_the_reports_only_inflect_is_corrected(engine):
     # The reports say "recommended" and "recommendation", never "recommend".
     result = engine.ask("what did professor munro recomend for serious case reviews?")
