@@ -7,11 +7,11 @@ possible. Prints the weights to paste into AnswerPolicy, and the figures on each
 
     .venv/bin/python eval/calibrate.py eval/questions.jsonl eval/heldout.jsonl eval/heldout2.jsonl \
         eval/heldout3.jsonl eval/heldout4.jsonl eval/heldout5.jsonl eval/heldout6.jsonl eval/heldout7.jsonl \
-        eval/heldout8.jsonl --check eval/heldout9.jsonl \
+        eval/heldout8.jsonl eval/heldout9.jsonl --check eval/heldout10.jsonl \
         --answered 0.875
 
-The refusal model is fitted on the development set and the first eight held-out sets pooled (168
-out-of-scope rows are few for eleven weights); eval/heldout9.jsonl, written blind and never fitted
+The refusal model is fitted on the development set and the first nine held-out sets pooled (185
+out-of-scope rows are few for eleven weights); eval/heldout10.jsonl, written blind and never fitted
 on or read row by row, is the check.
 """
 

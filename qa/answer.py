@@ -65,9 +65,9 @@ class AnswerPolicy:
 
     The engine answers when a logistic model over the evidence signals (see
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
-    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout8.jsonl`` (in-scope vs
+    ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout9.jsonl`` (in-scope vs
     out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
-    ``eval/heldout9.jsonl`` (docs/quality.md).
+    ``eval/heldout10.jsonl`` (docs/quality.md).
 
     ``sentence_weights`` score each candidate answer sentence (:func:`sentence_candidates`); they
     were fitted by ``eval/fit_sentences.py`` on the same sets (which sentence holds a key phrase).
