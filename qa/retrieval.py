@@ -235,6 +235,12 @@ class Retriever:
         self.analyzer = analyzer or Analyzer()
         self.config = config or RetrievalConfig()
         self.thesaurus = load_thesaurus()
+        # Also by stems, so an entry finds the word's other forms: "finish" -> completing serves
+        # "finished" and "finishing", "worry" -> concern serves "worries" and "worried".
+        self.thesaurus_by_stem: dict[tuple[str, ...], list[str]] = {}
+        for key, entry in self.thesaurus.items():
+            merged = self.thesaurus_by_stem.setdefault(tuple(self.analyzer.stem(w) for w in key), [])
+            merged.extend(e for e in entry if e not in merged)
         self.synonym_table = load_synonyms()
         self._synonyms = lru_cache(maxsize=65536)(self._synonyms)  # per word: the index does not change under a Retriever
         # The figures a passage states do not depend on the question: work them out once per passage.
@@ -307,10 +313,9 @@ class Retriever:
                 key = tuple(words[i : i + size])
                 if len(key) != size:
                     continue
-                singular = key[:-1] + (key[-1][:-1],) if len(key[-1]) > 3 and key[-1].endswith("s") else key
-                # A plural finds its singular's entry ("newborns" -> newborn -> baby); the
+                # The words as typed, else any form of them ("newborns" -> newborn -> baby); the
                 # expansions, stemmed like every term, then match plurals too.
-                entry = self.thesaurus.get(key) or self.thesaurus.get(singular)
+                entry = self.thesaurus.get(key) or self.thesaurus_by_stem.get(tuple(map(self.analyzer.stem, key)))
                 if entry:
                     out.append((" ".join(key), entry))
                     i += size
