@@ -66,7 +66,7 @@ class AnswerPolicy:
     The engine answers when a logistic model over the evidence signals (see
     :func:`evidence_signals`) gives at least ``min_confidence``. The weights were fitted on
     ``eval/questions.jsonl`` and ``eval/heldout.jsonl`` to ``eval/heldout9.jsonl`` (in-scope vs
-    out-of-scope rows) by ``eval/calibrate.py --answered 0.875``, and are checked on the blind
+    out-of-scope rows) by ``eval/calibrate.py --answered 0.90``, and are checked on the blind
     ``eval/heldout10.jsonl`` (docs/quality.md).
 
     ``sentence_weights`` score each candidate answer sentence (:func:`sentence_candidates`); they
@@ -78,19 +78,19 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -0.983),
-        ("best_score", -0.108),
-        ("coverage", 0.481),
-        ("top_coverage", 0.357),
-        ("missing_specific", 0.185),
-        ("unknown_nouns", -3.285),
-        ("missing_number", -3.304),
-        ("sentence_coverage", -0.965),
-        ("bigram_coverage", -1.204),
-        ("count_coverage", 4.495),
-        ("asks_procedure", -2.236),
+        ("bias", -1.723),
+        ("best_score", -0.402),
+        ("coverage", 0.772),
+        ("top_coverage", 1.086),
+        ("missing_specific", 0.445),
+        ("unknown_nouns", -4.498),
+        ("missing_number", -3.312),
+        ("sentence_coverage", -1.012),
+        ("bigram_coverage", -1.408),
+        ("count_coverage", 4.535),
+        ("asks_procedure", -2.064),
     )
-    min_confidence: float = 0.558
+    min_confidence: float = 0.555
     sentence_weights: tuple[tuple[str, float], ...] = (
         ("weight", -0.243),
         ("weight_share", 0.465),
