@@ -25,7 +25,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 if TYPE_CHECKING:
     from spellchecker import SpellChecker
 
-ANALYZER_VERSION = 8
+ANALYZER_VERSION = 9
 """Bump when the analyzer changes how text becomes terms: indexes built with another version are rebuilt."""
 
 # Words that carry meaning in questions about reviews, though generic stop lists drop them.
@@ -35,9 +35,13 @@ _KEEP = {
     "not", "no", "under", "over", "above", "below", "before", "after", "alone", "found", "serious",
     "mill", "fire", "system", "bill", "interest", "call", "cry", "con", "de",
 }
-# Greetings, thanks and "vs" are how people talk in a chat box, not what they ask about: read as
-# topics, a word no report uses ("versus", "cheers") made a question look out of scope.
-_CHAT = {"hi", "hello", "hey", "thanks", "thank", "thx", "cheers", "pls", "plz", "ok", "okay", "vs", "versus"}
+# Greetings, thanks, "vs" and filler nouns ("stuff", "loads of") are how people talk in a chat
+# box, not what they ask about: read as topics, a word no report uses ("versus", "cheers") made a
+# question look out of scope.
+_CHAT = {
+    "hi", "hello", "hey", "thanks", "thank", "thx", "cheers", "pls", "plz", "ok", "okay", "vs", "versus",
+    "stuff", "things", "thing", "lots", "loads", "bit", "bits", "sort", "sorts",
+}
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS - _KEEP) | {"s", "t", "also", "did", "does", "doing", "tell", "said", "say", "says"} | _CHAT
 
 _FOLD = str.maketrans(

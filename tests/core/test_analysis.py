@@ -35,8 +35,9 @@ def test_practitioners_shorthand_reads_as_the_words_the_reports_use():
 def test_chat_forms_read_as_the_words_they_stand_for():
     assert A.words("wat did the govt rec, cos i need it b4 the meeting") == A.words(
         "what did the government recommendation, because i need it before the meeting")
-    # Greetings, thanks and "vs" are no topic: nothing of them is searched.
+    # Greetings, thanks, "vs" and filler nouns are no topic: nothing of them is searched.
     assert A.stems("hi, girls vs boys pls, thanks") == A.stems("girls boys")
+    assert A.stems("loads of stuff about dads and that sort of thing") == A.stems("about dads")
     assert A.stems("sources of info") == A.stems("sources of information")
 
 
