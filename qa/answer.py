@@ -78,19 +78,19 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -1.723),
-        ("best_score", -0.402),
-        ("coverage", 0.772),
-        ("top_coverage", 1.086),
-        ("missing_specific", 0.445),
-        ("unknown_nouns", -4.498),
-        ("missing_number", -3.312),
-        ("sentence_coverage", -1.012),
-        ("bigram_coverage", -1.408),
-        ("count_coverage", 4.535),
-        ("asks_procedure", -2.064),
+        ("bias", -1.465),
+        ("best_score", -0.430),
+        ("coverage", 0.636),
+        ("top_coverage", 1.051),
+        ("missing_specific", 0.317),
+        ("unknown_nouns", -4.796),
+        ("missing_number", -3.293),
+        ("sentence_coverage", -1.078),
+        ("bigram_coverage", -1.372),
+        ("count_coverage", 4.486),
+        ("asks_procedure", -2.087),
     )
-    min_confidence: float = 0.555
+    min_confidence: float = 0.572
     sentence_weights: tuple[tuple[str, float], ...] = (
         ("weight", -0.243),
         ("weight_share", 0.465),
