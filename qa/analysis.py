@@ -111,20 +111,6 @@ def _spell_short_year_range(match: re.Match) -> str:
     return f"{century + first} {century + first + 1}"
 
 
-# Contractions, as typed with or without the apostrophe ("didn't", "didnt"): the negation is a word
-# the reports use ("did not"), and "didnt" read as an unknown word made a question look out of scope.
-# Without the apostrophe, only forms that are not also English words: "cant", "wont", "shed", "hed",
-# "well" stay as typed ("can't" and "won't" are looked up with theirs).
-_CONTRACTIONS = {
-    short: long.split()
-    for short, long in {
-        "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not", "arent": "are not",
-        "wasnt": "was not", "werent": "were not", "hasnt": "has not", "havent": "have not", "hadnt": "had not",
-        "can't": "can not", "won't": "will not", "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not", "mustnt": "must not",
-        "neednt": "need not", "cannot": "can not", "whats": "what is", "whos": "who is", "im": "i am",
-        "ive": "i have", "youre": "you are", "theyre": "they are", "weve": "we have", "theyve": "they have",
-    }.items()
-}
 
 
 def _read_table(name: str) -> list[tuple[str, str]]:
@@ -189,7 +175,6 @@ class Analyzer:
     def __init__(self) -> None:
         self._stemmer = SnowballStemmer("english")
         self.abbreviations: dict[str, list[str]] = {}
-        self.abbreviations.update(_CONTRACTIONS)
         self.abbreviations.update((short, long.split()) for short, long in _read_table("chat.tsv"))
         for short, long in _read_table("abbreviations.tsv"):
             self.abbreviations[short] = long.split()
@@ -202,19 +187,19 @@ class Analyzer:
     def words(self, text: str) -> list[str]:
         """Folded word tokens with abbreviations expanded (stop words kept)."""
         out: list[str] = []
-        append, extend, expand = out.append, out.extend, self.abbreviations.get
+        append, extend, abbreviations = out.append, out.extend, self.abbreviations
         text = fold(text)
         if _DIGITS_RANGE_RE.search(text):  # year ranges are rare; most text skips the three rewrites
             text = _YEAR_RANGE_RE.sub(_spell_year_range, text)
             text = _MONTH_RANGE_RE.sub(_spell_month_range, text)
             text = _SHORT_YEAR_RANGE_RE.sub(_spell_short_year_range, text)
         for token in _TOKEN_RE.findall(text):
-            if "'" in token and token not in _CONTRACTIONS:
+            if "'" in token and token not in abbreviations:  # "can't" and "won't" are looked up as typed
                 token = token[:-2] if token.endswith("'s") else token.replace("'", "")
             token = _NUMBER_WORDS.get(token, token)
             if token[-1] == "s" and token[:-1].isdigit():
                 token = token[:-1]  # "over 14s", "under 5s": the age groups the reports write as "14", "five"
-            expansion = expand(token)
+            expansion = abbreviations.get(token)
             if expansion:
                 extend(expansion)
             elif token:

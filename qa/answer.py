@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from qa.analysis import Analyzer
-from qa.index import KINDS, Index
+from qa.index import KINDS, Index, catalogue_text
 from qa.passages import TABLE_ROW_SEPARATOR
 from qa.retrieval import Hit, Query, says_phrase, states_count, years_in
 
@@ -151,7 +151,7 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     * ``asks_procedure``: 1 if the question asks how to do something or whom to contact.
     """
     signals = {"best_score": hits[0].score if hits else 0.0}
-    stems = [t for t in dict.fromkeys(query.terms) if " " not in t]
+    idfs = _stem_idfs(query, index)
     max_idf = float(index.idf.max()) if len(index.idf) else 1.0
     rows = [h.row for h in hits[:evidence_passages]]
     texts = [index.text(r) for r in rows]
@@ -159,22 +159,13 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     # catalogue entry, not in the paragraph.
     evidence = [index.stems(r, analyzer) | index.document_stems(int(index.passage_doc[r]), analyzer) for r in rows]
     everything = frozenset().union(*evidence) if evidence else frozenset()
-    idfs = {}
-    for stem in stems:
-        j = index.term_id(stem)
-        idfs[stem] = float(index.idf[j]) if j >= 0 else max_idf
-    total = sum(idfs.values())
-
-    def idf(stem: str) -> float:
-        return idfs[stem]
 
     def share(present: frozenset[str] | set[str]) -> float:
-        found = sum(idfs[s] for s in stems if s in present or query.equivalents.get(s, set()) & present)
-        return found / total if total else 0.0
+        return _coverage(idfs, query, present)
 
     signals["coverage"] = share(everything)
     signals["top_coverage"] = share(evidence[0]) if evidence else 0.0
-    missing = [idf(s) for s in stems if s not in everything and not query.equivalents.get(s, set()) & everything]
+    missing = [idf for s, idf in idfs.items() if s not in everything and not query.equivalents.get(s, set()) & everything]
     signals["missing_specific"] = max(missing) / max_idf if missing else 0.0
     # A word no report uses says more about scope the rarer it is in English ("fgm" or "lado"
     # against "stuff"), and when it can name a thing: "model" in "the Signs of Safety model" is
@@ -205,8 +196,8 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     else:
         signals["bigram_coverage"] = signals["coverage"]
     # Figures and years as the analyzer reads them ("2009-10" is 2009 and 2010 on both sides),
-    # looked for in the best passage and its report's scope (title, notes, date: the 2009-10
-    # report's paragraphs rarely repeat "2009"). Not in the three passages together: "what
+    # looked for in the best passage and its report's catalogue entry (title, notes, date: the
+    # 2009-10 report's paragraphs rarely repeat "2009"). Not in the three passages together: "what
     # changed in Working Together 2018?" finds "2018" in one passage and "working" in another.
     numbers = asked_figures(analyzer, query.text)
     if numbers and rows:
@@ -214,6 +205,22 @@ def evidence_signals(query: Query, hits: list[Hit], index: Index, analyzer: Anal
     else:
         signals["missing_number"] = 0.0
     return signals
+
+
+def _stem_idfs(query: Query, index: Index) -> dict[str, float]:
+    """{stem: idf} of the question's own unigram stems, in order; a stem no report uses gets the
+    highest idf (it is as specific as a word can be)."""
+    max_idf = float(index.idf.max()) if len(index.idf) else 1.0
+    stems = dict.fromkeys(t for t in query.terms if " " not in t)
+    return {s: float(index.idf[j]) if (j := index.term_id(s)) >= 0 else max_idf for s in stems}
+
+
+def _coverage(idfs: dict[str, float], query: Query, present: frozenset[str] | set[str]) -> float:
+    """Idf-weighted share (0..1) of the question's stems (``idfs``, see :func:`_stem_idfs`) that
+    ``present`` holds, a stem counting as held if one of its thesaurus equivalents is."""
+    total = sum(idfs.values())
+    found = sum(idf for s, idf in idfs.items() if s in present or query.equivalents.get(s, set()) & present)
+    return found / total if total else 0.0
 
 
 def asked_figures(analyzer: Analyzer, question: str) -> set[str]:
@@ -275,10 +282,7 @@ def sentence_candidates(question: str, query: Query, hits: list[Hit], index: Ind
       "should have", "did not").
     """
     weights = {index.vocabulary[j]: w for j, w in query.weights.items()}
-    stems = [t for t in dict.fromkeys(query.terms) if " " not in t]
-    max_idf = float(index.idf.max()) if len(index.idf) else 1.0
-    idfs = {s: float(index.idf[j]) if (j := index.term_id(s)) >= 0 else max_idf for s in stems}
-    total = sum(idfs.values()) or 1.0
+    idfs = _stem_idfs(query, index)
     wants_list = bool(LIST_RE.search(question))
     wants_reason = bool(WHY_RE.search(question))
     wants_lesson = bool(LESSON_RE.search(question))
@@ -299,7 +303,7 @@ def sentence_candidates(question: str, query: Query, hits: list[Hit], index: Ind
             unigrams = {t for t in terms if " " not in t}
             features = {
                 "weight": sum(w for t, w in weights.items() if t in terms),
-                "coverage": sum(idfs[t] for t in stems if t in unigrams or query.equivalents.get(t, set()) & unigrams) / total,
+                "coverage": _coverage(idfs, query, unigrams),
                 "passage_score": math.log(max(hit.score, 1e-6)),
                 "best_passage": float(rank == 1),
                 "second_passage": float(rank == 2),
@@ -475,14 +479,14 @@ def _with_neighbours(chosen: list[tuple[float, int, int, str]], sentences_of: di
 
 def _scopes(sentences: list[dict], passages: list[dict], index: Index) -> dict[int, str]:
     """What each cited passage is about beyond its own words, by rank: its text, section, and its
-    report's title, notes and date (a "2009-10" question is answered by the 2009-10 report)."""
+    report's catalogue entry (:func:`qa.index.catalogue_text`: a "2009-10" question is answered
+    by the 2009-10 report)."""
     cited = {c for s in sentences for c in s["citations"]}
-    scopes = {}
-    for p in passages:
-        if p["rank"] in cited:
-            notes = index.documents[index.doc_position[p["doc_id"]]].get("notes") or ""
-            scopes[p["rank"]] = " ".join([p["text"], p.get("section") or "", p["title"], p.get("date") or "", notes])
-    return scopes
+    return {
+        p["rank"]: " ".join([p["text"], p.get("section") or "", catalogue_text(index.documents[index.doc_position[p["doc_id"]]])])
+        for p in passages
+        if p["rank"] in cited
+    }
 
 
 def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, scopes: dict[int, str] | None = None) -> bool:
