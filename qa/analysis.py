@@ -155,6 +155,33 @@ VERY_COMMON_COUNT = 10_000_000
 """Count at which a word is as common as English words get ("get" 9.5 million, "let" 3 million)."""
 
 
+# Word families that the Snowball stemmer leaves apart, as (ending, other ending) of stems: the
+# verb and its noun ("notified" notifi / "notification" notif, "decided" decid / "decision" decis,
+# "referred" refer / "referral" referr, "placed" place / "placement" placement, "failed" fail /
+# "failure" failur). Kept to endings that mark a derivation; a bare letter ("polic" police /
+# "polici" policy) would join words that only look alike.
+_FAMILY_ENDINGS = (("if", "ifi"), ("yz", "yzi"), ("id", "is"), ("ud", "us"), ("er", "err"), ("ur", "urr"), ("", "ment"), ("", "ur"))
+FAMILY_MIN_LENGTH = 4
+"""Shortest stem given family members (shorter ones are too often different words)."""
+
+
+def family_stems(stem: str) -> set[str]:
+    """Stems that may be other forms of the word ``stem`` comes from, by derivational endings:
+    ``family_stems("notifi") == {"notif", ...}``. Candidates only: the caller keeps the ones its
+    vocabulary has."""
+    out: set[str] = set()
+    if len(stem) < FAMILY_MIN_LENGTH or not stem.isalpha():
+        return out
+    for a, b in _FAMILY_ENDINGS:
+        for this, other in ((a, b), (b, a)):
+            if stem.endswith(this) and len(stem) - len(this) + len(other) >= FAMILY_MIN_LENGTH:
+                root = stem[: len(stem) - len(this)] if this else stem
+                if len(root) >= 3:
+                    out.add(root + other)
+    out.discard(stem)
+    return out
+
+
 def fold(text: str) -> str:
     """Unicode-fold and lower-case ``text`` (quotes, dashes, spaces, accents)."""
     if text.isascii():  # the common case: only "&" needs folding (str.translate is slow)

@@ -27,7 +27,7 @@ from importlib import resources
 import numpy as np
 from nltk.metrics.distance import edit_distance
 
-from qa.analysis import Analyzer, STOP_WORDS, fold
+from qa.analysis import Analyzer, STOP_WORDS, family_stems, fold
 from qa.index import KINDS, Index
 from qa.passages import TABLE_ROW_SEPARATOR
 
@@ -87,6 +87,9 @@ class RetrievalConfig:
     neighbouring rows ("cause of death ... took their own lives" -> "Suicide 11"); 0 = off.
     ``synonyms``: a question word that no report uses ("worries", "finished") also searches for
     its WordNet synonyms that the reports do use ("concern", "complete"), like a thesaurus entry.
+    ``family_weight``: weight of the other forms of a question word's family that the stemmer
+    leaves apart ("notified" also searches "notification", "decided" "decision"), which also
+    count as the word for coordination and refusal; 0 = off.
     ``phrase_boost``: multiplier for passages that contain a phrase the question puts in quotes
     ("the 'what about the children?' report"), word for word; 1 = off. Large, since quotes say
     "these words, in this order" (a search engine makes them a must).
@@ -110,6 +113,7 @@ class RetrievalConfig:
     equivalents_in_coordination: bool = True
     phrase_boost: float = 4.0
     synonyms: bool = True
+    family_weight: float = 0.5
 
 
 BASELINE_ABLATION = "plain cosine TF-IDF (all off)"
@@ -133,6 +137,7 @@ ABLATIONS: dict[str, dict] = {
     "no neighbour context": {"context_weight": 0.0},
     "no quoted-phrase boost": {"phrase_boost": 1.0},
     "no WordNet synonyms": {"synonyms": False},
+    "no word families": {"family_weight": 0.0},
 }
 
 
@@ -338,6 +343,18 @@ class Retriever:
         ]
         return known[:3]
 
+    def _family(self, text: str, query: Query) -> set[int]:
+        """Columns of the other forms of the question's words that the reports use ("notified" ->
+        notification), recorded as equivalents of the word like thesaurus words."""
+        columns: set[int] = set()
+        for stem in set(self.analyzer.stems(text)):
+            for other in family_stems(stem):
+                j = self.index.term_id(other)
+                if j >= 0:
+                    columns.add(j)
+                    query.equivalents.setdefault(stem, set()).add(other)
+        return columns
+
     def _resolve_relative_year(self, words: list[str], history: list[str] | tuple[str, ...], query: Query) -> list[str]:
         """A follow-up's "the year before" / "the next year" -> the years of the latest earlier
         question that names any, shifted by one ("how many were good in 2009-10?" -> "and the
@@ -421,6 +438,7 @@ class Retriever:
                 # evidence than the curated thesaurus.
                 covered = {w for matched, _ in curated for w in matched.split()}
                 sources += [(e, self.config.thesaurus_weight) for w in words if w not in covered for e in self._synonyms(w)]
+        family = self._family(text, query) if self.config.family_weight > 0 else {}
         if self.config.history_weight > 0 and history:
             # An elliptical follow-up ("and for the over 14s?") leans on the conversation more.
             own = len(set(self.analyzer.stems(text)))
@@ -458,6 +476,8 @@ class Retriever:
                     # lacking "differently".
                     query.own[j] = max(query.own.get(j, 0.0), weight * float(self.index.idf[j]))
                 raw[j] = max(raw.get(j, 0.0), value)
+        for j in family:
+            raw[j] = max(raw.get(j, 0.0), self.config.family_weight * float(self.index.idf[j]))
         # The same words as typed, for the result ("No report uses the word “dogs”").
         missing = set(query.unknown)
         query.unknown_words = list(dict.fromkeys(

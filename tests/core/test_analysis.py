@@ -107,3 +107,15 @@ def test_a_misspelt_english_word_is_read_as_the_word_it_misspells():
     # Rare words and names are real words, short ones too often chat forms: left alone.
     assert A.everyday_correction("laming") is None and A.everyday_correction("quorate") is None
     assert A.everyday_correction("pls") is None and A.everyday_correction("climbie") is None
+
+
+def test_word_families_join_what_the_stemmer_leaves_apart():
+    from qa.analysis import family_stems
+
+    for verb, noun in [("notified", "notification"), ("decided", "decision"), ("referred", "referral"),
+                       ("placed", "placement"), ("failed", "failure"), ("analysed", "analysis")]:
+        (v,), (n,) = A.stems(verb), A.stems(noun)
+        assert v != n and n in family_stems(v) and v in family_stems(n), (verb, noun)
+    # Words that only look alike are no family: "police" is not "policy", "care" is not "career".
+    assert A.stems("policy")[0] not in family_stems(A.stems("police")[0])
+    assert A.stems("career")[0] not in family_stems(A.stems("care")[0])

@@ -374,7 +374,8 @@ def test_a_figure_counts_the_noun_it_is_of_not_the_one_that_qualifies_it(engine,
 
 def test_a_share_of_something_still_counts_it(engine):
     answer = engine.ask("how many of the 147 reviews in 2009-10 were judged inadequate?")["answer"]
-    assert "inadequate" in answer and re.search(r"\b\d+\b", answer)
+    # 23 of the 147, whether from the paragraph or from Table 2's row for April 09 - March 10.
+    assert "inadequate" in answer.lower() and re.search(r"\b23\b", answer)
 
 
 def test_a_word_no_report_uses_searches_for_its_synonyms_that_they_use(engine):
@@ -453,3 +454,19 @@ def test_asking_for_a_list_does_not_search_for_the_word_list(engine, question):
     # Paragraph 85 of the 2009-10 report mentions "the list of those invited to attend"; it answers neither.
     anchors = [p["anchor"] for p in engine.ask(question)["passages"][:3]]
     assert "p-85" not in anchors
+
+
+def test_a_question_s_verb_finds_the_reports_noun_of_the_same_family(engine):
+    # Table 2 counts "judgements"; the question says "judged", which the stemmer keeps apart
+    # (judg / judgment). Without word families this was refused for lacking the table's word.
+    result = engine.ask("how many SCRs were judged good in 2008-09")
+    assert result["status"] == "answered"
+    assert "April 08 - March 09 0 40" in result["answer"]
+    query = engine.retriever.analyse("were reviews started within a month of the board being notified?")
+    assert set(engine.analyzer.stems("notification")) <= query.equivalents["notifi"]
+
+
+def test_started_finds_the_report_s_beginning(engine):
+    # The report says "beginning the serious case review within one month"; people say "start".
+    answer = engine.ask("in how many cases did the review start inside a month?")["answer"]
+    assert answer and "87 of the 147" in answer
