@@ -470,3 +470,12 @@ def test_started_finds_the_report_s_beginning(engine):
     # The report says "beginning the serious case review within one month"; people say "start".
     answer = engine.ask("in how many cases did the review start inside a month?")["answer"]
     assert answer and "87 of the 147" in answer
+
+
+def test_mums_and_dads_together_are_the_reports_parents(engine):
+    # "mums" alone searches for mothers and "dads" for fathers; the pair means parents, which is
+    # the word of the answer ("26 had been born to teenage parents").
+    answer = engine.ask("how many of the 2009-10 children had mums or dads who were teenagers?")["answer"]
+    assert answer and "26 had been born to teenage parents" in answer
+    query = engine.retriever.analyse("did mums and dads get enough support")
+    assert any(set(engine.analyzer.stems("parents")) <= found for found in query.equivalents.values())
