@@ -438,7 +438,7 @@ class Retriever:
                 # evidence than the curated thesaurus.
                 covered = {w for matched, _ in curated for w in matched.split()}
                 sources += [(e, self.config.thesaurus_weight) for w in words if w not in covered for e in self._synonyms(w)]
-        family = self._family(text, query) if self.config.family_weight > 0 else {}
+        family = self._family(text, query) if self.config.family_weight > 0 else set()
         if self.config.history_weight > 0 and history:
             # An elliptical follow-up ("and for the over 14s?") leans on the conversation more.
             own = len(set(self.analyzer.stems(text)))
