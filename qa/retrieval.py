@@ -248,6 +248,7 @@ class Retriever:
             merged.extend(e for e in entry if e not in merged)
         self.synonym_table = load_synonyms()
         self._synonyms = lru_cache(maxsize=65536)(self._synonyms)  # per word: the index does not change under a Retriever
+        self._family_in_index = lru_cache(maxsize=65536)(self._family_in_index)
         # The figures a passage states do not depend on the question: work them out once per passage.
         self._figure_phrases = lru_cache(maxsize=8192)(lambda row: figure_phrases(self.analyzer, index.text(row)))
         slope = self.config.length_slope
@@ -348,12 +349,14 @@ class Retriever:
         notification), recorded as equivalents of the word like thesaurus words."""
         columns: set[int] = set()
         for stem in set(self.analyzer.stems(text)):
-            for other in family_stems(stem):
-                j = self.index.term_id(other)
-                if j >= 0:
-                    columns.add(j)
-                    query.equivalents.setdefault(stem, set()).add(other)
+            for other, j in self._family_in_index(stem):
+                columns.add(j)
+                query.equivalents.setdefault(stem, set()).add(other)
         return columns
+
+    def _family_in_index(self, stem: str) -> tuple[tuple[str, int], ...]:
+        """(stem, column) of the members of ``stem``'s family that the index has."""
+        return tuple((other, j) for other in sorted(family_stems(stem)) if (j := self.index.term_id(other)) >= 0)
 
     def _resolve_relative_year(self, words: list[str], history: list[str] | tuple[str, ...], query: Query) -> list[str]:
         """A follow-up's "the year before" / "the next year" -> the years of the latest earlier

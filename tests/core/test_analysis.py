@@ -1,6 +1,6 @@
 """The analyzer folds what practitioners type onto what the reports say."""
 
-from qa.analysis import Analyzer, fold
+from qa.analysis import Analyzer, family_stems, fold
 
 A = Analyzer()
 
@@ -110,8 +110,6 @@ def test_a_misspelt_english_word_is_read_as_the_word_it_misspells():
 
 
 def test_word_families_join_what_the_stemmer_leaves_apart():
-    from qa.analysis import family_stems
-
     for verb, noun in [("notified", "notification"), ("decided", "decision"), ("referred", "referral"),
                        ("placed", "placement"), ("failed", "failure"), ("analysed", "analysis")]:
         (v,), (n,) = A.stems(verb), A.stems(noun)
