@@ -246,6 +246,7 @@ class Retriever:
         for key, entry in self.thesaurus.items():
             merged = self.thesaurus_by_stem.setdefault(tuple(self.analyzer.stem(w) for w in key), [])
             merged.extend(e for e in entry if e not in merged)
+        self.longest_entry = max((len(key) for key in self.thesaurus), default=1)
         self.synonym_table = load_synonyms()
         self._synonyms = lru_cache(maxsize=65536)(self._synonyms)  # per word: the index does not change under a Retriever
         self._family_in_index = lru_cache(maxsize=65536)(self._family_in_index)
@@ -315,7 +316,7 @@ class Retriever:
         out: list[tuple[str, list[str]]] = []
         i = 0
         while i < len(words):
-            for size in (3, 2, 1):
+            for size in range(self.longest_entry, 0, -1):
                 key = tuple(words[i : i + size])
                 if len(key) != size:
                     continue

@@ -479,3 +479,17 @@ def test_mums_and_dads_together_are_the_reports_parents(engine):
     assert answer and "26 had been born to teenage parents" in answer
     query = engine.retriever.analyse("did mums and dads get enough support")
     assert any(set(engine.analyzer.stems("parents")) <= found for found in query.equivalents.values())
+
+
+def test_a_thesaurus_phrase_of_four_words_is_matched_whole(engine):
+    # "pushed to the side" is the Ages of concern news release's "marginalised"; phrases used to
+    # be looked up three words at a time, so this one never matched.
+    result = engine.ask("were dads pushed to the side in the baby cases?")
+    assert "the role of the fathers had been marginalised" in result["passages"][0]["text"]
+
+
+def test_mh_is_mental_health(engine):
+    # The 2009-10 report counts "mental ill-health for 44 children"; "MH" used to be a word no
+    # report uses, and the question was refused.
+    result = engine.ask("DV, MH and substance misuse - how many kids in the 09-10 SCRs were affected by each?")
+    assert result["status"] == "answered" and "mental ill-health for 44 children" in result["answer"]
