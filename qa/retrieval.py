@@ -44,6 +44,15 @@ WHO_RE = re.compile(
     r"\s*(?:who|whom|whose)\b",
     re.I,
 )
+# Asking which named places or bodies ("which 11 councils took part?", "which LSCBs were judged
+# outstanding?") is asking for names too: a passage that only counts them ("a small sample of 11
+# local authorities") does not answer. "Which agencies" is not here: the reports answer it with
+# kinds of agency ("health agencies"), not names.
+WHICH_NAMED_RE = re.compile(
+    r"\bwhich\s+(?:(?:\d+|of the)\s+)?(?:councils?|local authorit(?:y|ies)|las|lscbs?|boards|areas|authorities|"
+    r"charities|hospitals|schools|trusts|partnerships)\b",
+    re.I,
+)
 # Asking how to carry out a task, or whom to call: the reports are reviews of what happened and
 # what was learnt, not procedures or directories ("how do I make a referral in Leeds?"). "How
 # should we ..." asks for practice lessons, which the reports do give, so it is not matched.
@@ -185,7 +194,7 @@ class Query:
     unknown_words: list[str] = field(default_factory=list)  # as typed: what the result tells the user
     wants_number: bool = False
     text: str = ""
-    asks_who: bool = False
+    asks_who: bool = False  # a name is asked for: "who ...", "which councils ..."
     asks_procedure: bool = False  # how to do something or whom to contact (PROCEDURE_RE)
     own: dict[int, float] = field(default_factory=dict)  # unigram columns -> idf (earlier questions': idf x their weight)
     counted: set[str] = field(default_factory=set)  # stems of X in "how many X"
@@ -400,7 +409,7 @@ class Retriever:
         """Weighted query terms: sublinear tf x idf, L2-normalised over all sources."""
         query = Query(
             wants_number=bool(QUANTITY_RE.search(question)),
-            asks_who=bool(WHO_RE.search(question)),
+            asks_who=bool(WHO_RE.search(question) or WHICH_NAMED_RE.search(question)),
             asks_procedure=bool(PROCEDURE_RE.search(question)),
         )
         words = self.analyzer.words(question)

@@ -109,6 +109,13 @@ def test_who_questions_need_a_name_the_question_did_not_give(engine):
     assert engine.retriever.analyse("and who wrote it?").asks_who
 
 
+def test_which_councils_asks_for_names_not_a_count(engine):
+    # The news release says Edging away from care looked at "a small sample of 11 local
+    # authorities" and names none of them: that is not an answer to "which 11".
+    assert engine.ask("Which 11 local authorities were in the Edging away from care sample?")["answer"] is None
+    assert not engine.retriever.analyse("which agencies were involved with the babies?").asks_who
+
+
 def test_a_relative_who_does_not_make_a_question_ask_for_a_name(engine):
     # "the mum who was registered blind" describes the case; the answer names nobody, and that is right.
     result = engine.ask("what went wrong with the online hospital booking for the mum who was registered blind")
