@@ -529,6 +529,36 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     return True
 
 
+# The title of another publication, in quotes just after the word that names it: "This report
+# follows an Ofsted report published in 2022 ‘How local authorities plan for sufficiency of
+# accommodation ...’". Quoted speech ("The review concluded: ‘...’") is not a title.
+TITLE_RE = re.compile(
+    r"\b(?:reports?|published|publishes|publication|guidance|briefings?|entitled|titled|called|papers?|study|survey|factsheets?)\b"
+    r"[^\u2018\u201c\".;:]{0,40}?[\u2018\u201c\"]([A-Z][^\u2019\u201d\"]{15,}?)[\u2019\u201d\"]"
+)
+# Asking about the title itself ("what was the 2022 report called?") is answered by the title.
+ABOUT_TITLE_RE = re.compile(r"\b(?:titled?|called|named?|name of|published|which report)\b", re.I)
+TITLE_ONLY_SHARE = 0.5
+"""Share of the question's words (idf-weighted, among those the answer has) that, if the answer
+has them only inside another publication's title, make the question one about that publication."""
+
+
+def names_only_another_publication(query: Query, sentences: list[dict], analyzer: Analyzer, index: Index) -> bool:
+    """Whether the answer has the question's distinctive words only in the title of another
+    publication that it names: the question is about that publication ("what did Ofsted's 2022
+    sufficiency report find?"), and the reports only cite it, they do not say what it found."""
+    joined = " ".join(s["text"] for s in sentences)
+    titles = [m.group(1) for m in TITLE_RE.finditer(joined)]
+    if not titles or ABOUT_TITLE_RE.search(query.text):
+        return False
+    inside = set(analyzer.stems(" ".join(titles)))
+    outside = set(analyzer.stems(TITLE_RE.sub(" ", joined)))
+    idfs = _stem_idfs(query, index)
+    present = {s: idf for s, idf in idfs.items() if s in inside or s in outside}
+    only_in_titles = sum(idf for s, idf in present.items() if s not in outside)
+    return bool(present) and only_in_titles >= TITLE_ONLY_SHARE * sum(present.values())
+
+
 _NAME_RE = re.compile(r"\b([A-Z][a-z’']+(?:\s+(?:of\s+)?[A-Z][a-z’']+)+)")  # two or more capitalised words
 
 
@@ -585,7 +615,10 @@ def compose(
     # about: retrieval still shows where it looked, but any answer would be a guess.
     if hits and confidence >= policy.min_confidence and not query.needs_history:
         sentences = [s for s in choose_sentences(question, query, hits, index, analyzer, policy) if s["citations"][0] <= len(passages)]
-        if policy.check_answer_type and not answers_the_type(query, sentences, analyzer, _scopes(sentences, passages, index)):
+        if policy.check_answer_type and (
+            not answers_the_type(query, sentences, analyzer, _scopes(sentences, passages, index))
+            or names_only_another_publication(query, sentences, analyzer, index)
+        ):
             sentences = []
     answer = " ".join(f"{s['text']} [{s['citations'][0]}]" for s in sentences) or None
     return {
