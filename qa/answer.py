@@ -514,6 +514,11 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
 
     if years and not years <= set(years_in(analyzer.words(joined + " " + " ".join(scopes.values())))):
         return False
+    # A day the question names ("at 31 March 2010") must be said by the answer itself: a national
+    # snapshot on that day is not answered by a count from the reviews of a year that ends then
+    # (the 2009-10 report's catalogue entry has the date; its paragraph counting plans does not).
+    if not dates_said(query.text, joined):
+        return False
     if query.asks_who and not _new_names(query.text, joined):
         return False
     # A quoted name ("what did Ofsted's 'What about the children?' report find ...") is what the
@@ -557,6 +562,18 @@ def names_only_another_publication(query: Query, sentences: list[dict], analyzer
     present = {s: idf for s, idf in idfs.items() if s in inside or s in outside}
     only_in_titles = sum(idf for s, idf in present.items() if s not in outside)
     return bool(present) and only_in_titles >= TITLE_ONLY_SHARE * sum(present.values())
+
+
+DATE_RE = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{4})\b",
+    re.I,
+)
+
+
+def dates_said(question: str, text: str) -> bool:
+    """Whether every full date in ``question`` ("31 March 2010", "31st march 2010") is in ``text``."""
+    said = {(int(d), m.lower(), y) for d, m, y in DATE_RE.findall(text)}
+    return all((int(d), m.lower(), y) in said for d, m, y in DATE_RE.findall(question))
 
 
 _NAME_RE = re.compile(r"\b([A-Z][a-z’']+(?:\s+(?:of\s+)?[A-Z][a-z’']+)+)")  # two or more capitalised words

@@ -102,6 +102,14 @@ def test_another_years_figures_are_refused_not_answered_from_the_wrong_year(engi
     assert result["answer"] and "six main messages" in result["answer"]  # the year scopes the 2009-10 report
 
 
+def test_a_snapshot_date_must_be_said_by_the_answer(engine):
+    # The 2009-10 report counts the plans of the children in its reviews, not England's on 31
+    # March 2010 (a date only its catalogue entry gives, as the end of the period).
+    assert engine.ask("How many children were on child protection plans nationally in England at 31 March 2010?")["answer"] is None
+    answer = engine.ask("what guidance was published on 17th March 2010?")["answer"]
+    assert answer and "published on 17 March 2010" in answer
+
+
 def test_who_questions_need_a_name_the_question_did_not_give(engine):
     assert engine.ask("who chairs the child safeguarding practice review panel")["answer"] is None
     result = engine.ask("who is ofsted's national director for social care quoted about children's homes?")
