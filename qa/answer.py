@@ -525,12 +525,20 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
     # question is about: an answer from passages that never say it is about something else.
     if query.phrases and not says_phrase(analyzer, joined + " " + " ".join(scopes.values()), query.phrases):
         return False
+    nations = _nations(analyzer, query.text)
+
+    def in_place(sentence: dict) -> bool:
+        """The sentence's figure is about the asked nation, or about no nation in particular: "in
+        England recorded ... 33,760 assessments" does not answer "how many in Wales?"."""
+        said = _nations(analyzer, sentence["text"])
+        return not said or nations <= said
+
     if query.counted:
         if query.counted & set(query.unknown):
             return False  # "how many reviews involved dogs": no report counts what it never mentions
-        return any(states_count(analyzer, query, s["text"], captions=True) and in_period(s) for s in sentences)
+        return any(states_count(analyzer, query, s["text"], captions=True) and in_period(s) and in_place(s) for s in sentences)
     if query.wants_number:
-        return any(NUMBER_WORD_RE.search(s["text"]) and in_period(s) for s in sentences)
+        return any(NUMBER_WORD_RE.search(s["text"]) and in_period(s) and in_place(s) for s in sentences)
     return True
 
 
@@ -562,6 +570,15 @@ def names_only_another_publication(query: Query, sentences: list[dict], analyzer
     present = {s: idf for s, idf in idfs.items() if s in inside or s in outside}
     only_in_titles = sum(idf for s, idf in present.items() if s not in outside)
     return bool(present) and only_in_titles >= TITLE_ONLY_SHARE * sum(present.values())
+
+
+NATIONS = ("england", "wales", "scotland", "northern ireland")
+
+
+def _nations(analyzer: Analyzer, text: str) -> set[str]:
+    """The UK nations ``text`` names."""
+    padded = f" {' '.join(analyzer.words(text))} "
+    return {n for n in NATIONS if f" {n} " in padded}
 
 
 DATE_RE = re.compile(

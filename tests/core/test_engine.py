@@ -110,6 +110,13 @@ def test_a_snapshot_date_must_be_said_by_the_answer(engine):
     assert answer and "published on 17 March 2010" in answer
 
 
+def test_a_figure_for_one_nation_does_not_answer_for_another(engine):
+    # The CSA Centre item covers England and Wales, but its figure is "in England".
+    assert engine.ask("how many assessments by councils in Wales recorded concerns about child sexual abuse?")["answer"] is None
+    answer = engine.ask("how many assessments by councils in England recorded concerns about child sexual abuse?")["answer"]
+    assert answer and "33,760 assessments" in answer
+
+
 def test_who_questions_need_a_name_the_question_did_not_give(engine):
     assert engine.ask("who chairs the child safeguarding practice review panel")["answer"] is None
     result = engine.ask("who is ofsted's national director for social care quoted about children's homes?")
