@@ -526,3 +526,11 @@ def test_mh_is_mental_health(engine):
     # report uses, and the question was refused.
     result = engine.ask("DV, MH and substance misuse - how many kids in the 09-10 SCRs were affected by each?")
     assert result["status"] == "answered" and "mental ill-health for 44 children" in result["answer"]
+
+
+def test_a_phrasal_verb_searches_for_the_reports_word(engine):
+    # "push back" is the reports' "challenged"; as two everyday words it found nothing, and
+    # "push" was a word no report uses.
+    result = engine.ask("abuse across two generations: why did nobody push back on the parents' account?")
+    assert result["search"]["not_in_reports"] == []
+    assert result["answer"] and "had not been challenged sufficiently often" in result["answer"]
