@@ -7,19 +7,20 @@ possible. Prints the weights to paste into AnswerPolicy, and the figures on each
 
     .venv/bin/python eval/calibrate.py eval/questions.jsonl eval/heldout.jsonl eval/heldout2.jsonl \
         eval/heldout3.jsonl eval/heldout4.jsonl eval/heldout5.jsonl eval/heldout6.jsonl eval/heldout7.jsonl \
-        eval/heldout8.jsonl eval/heldout9.jsonl eval/heldout10.jsonl --check eval/heldout11.jsonl \
-        --answered 0.92 --leave-one-out
+        eval/heldout8.jsonl eval/heldout9.jsonl eval/heldout10.jsonl eval/heldout11.jsonl \
+        --check eval/heldout12.jsonl --answered 0.95 --leave-one-out
 
-The refusal model is fitted on the development set and the first ten held-out sets pooled (202
-out-of-scope rows are few for eleven weights); eval/heldout11.jsonl, written blind and never fitted
+The refusal model is fitted on the development set and the first eleven held-out sets pooled (219
+out-of-scope rows are few for eleven weights); eval/heldout12.jsonl, written blind and never fitted
 on or read row by row, is the check.
 
-Why 0.92: the out-of-scope target is 85% refused. Fitted on all development sets but one and
-checked on the one left out, in turn (--leave-one-out), 0.90 refused 0.871 of the left-out
-out-of-scope questions and answered 0.900 of the answerable ones; 0.92 refused 0.866 and answered
-0.917; 0.93 refused 0.856 and answered 0.930; 0.94 refused 0.842 and answered 0.938. 0.92 answers
-15 more left-out questions than 0.90 for one more left-out false answer, and keeps a margin above
-the target that 0.93 does not (docs/quality-notes.md, eleventh session).
+Why 0.95: the targets are 85% of out-of-scope questions refused and 95% of answerable ones
+answered. Fitted on all development sets but one and checked on the one left out, in turn
+(--leave-one-out), 0.93 refused 0.927 of the left-out out-of-scope questions and answered 0.929
+of the answerable ones; 0.94 refused 0.918 and answered 0.940; 0.95 refused 0.890 and answered
+0.950; 0.96 refused 0.854 and answered 0.958 (0.93 and 0.96 measured before "how to" questions
+became a refusal rule, which adds one or two refusals). 0.95 is the first point that meets both
+targets with a margin on refusals; 0.96 leaves none (docs/quality-notes.md, twelfth session).
 """
 
 from __future__ import annotations
