@@ -540,8 +540,11 @@ def answers_the_type(query: Query, sentences: list[dict], analyzer: Analyzer, sc
         return not said or nations <= said
 
     if query.counted:
-        if query.counted & set(query.unknown):
-            return False  # "how many reviews involved dogs": no report counts what it never mentions
+        # "How many reviews involved dogs": no report counts what it never mentions. Only a thing
+        # can be counted: "how many actually died" does not count "actually".
+        unknown_things = {s for w in query.unknown_words if analyzer.noun_share(w) > 0 for s in analyzer.stems(w)}
+        if query.counted & unknown_things:
+            return False
         return any(states_count(analyzer, query, s["text"], captions=True) and in_period(s) and in_place(s) for s in sentences)
     if query.wants_number:
         return any(NUMBER_WORD_RE.search(s["text"]) and in_period(s) and in_place(s) for s in sentences)

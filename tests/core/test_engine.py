@@ -179,6 +179,13 @@ def test_a_count_of_something_no_report_mentions_is_refused_and_says_why(engine)
     assert result["search"]["not_in_reports"] == ["dogs"]
 
 
+def test_an_adverb_in_a_count_is_not_what_is_counted(engine):
+    # "actually" is a word no report uses; it used to be taken as part of what "how many" counts,
+    # and the question was refused like "how many reviews involved dogs?".
+    answer = engine.ask("how many of the 194 children actually died?")["answer"]
+    assert answer and "90 died" in answer
+
+
 def test_the_result_says_how_a_misspelt_question_was_read(engine):
     assert engine.ask("role of fahters")["search"] == {"corrected": {"fahters": "fathers"}, "not_in_reports": [], "needs_earlier_question": False}
 
