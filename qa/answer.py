@@ -386,7 +386,11 @@ def choose_sentences(
     for cand in ranked:
         if len(chosen) >= policy.max_sentences or cand[0] < cutoff:
             break
-        if any(cand[3] in c[3] or c[3] in cand[3] for c in chosen):
+        # Reports repeat their findings (summary, body, annex): a sentence whose words and
+        # figures a chosen one already has says nothing new ("Of the 194 children, 90 died."
+        # after "Of the 194 children who were the subject of the serious case reviews, 90 died.").
+        said = set(analyzer.stems(cand[3]))
+        if any(cand[3] in c[3] or c[3] in cand[3] or said <= set(analyzer.stems(c[3])) for c in chosen):
             continue
         if chosen and length + len(cand[3]) > policy.max_chars:
             continue

@@ -541,3 +541,10 @@ def test_a_phrasal_verb_searches_for_the_reports_word(engine):
     result = engine.ask("abuse across two generations: why did nobody push back on the parents' account?")
     assert result["search"]["not_in_reports"] == []
     assert result["answer"] and "had not been challenged sufficiently often" in result["answer"]
+
+
+def test_a_finding_the_report_repeats_is_said_once(engine):
+    # The 2009-10 report says "90 died" in three places (its summary, paragraphs 10 and 25); the
+    # answer used to quote all three, one after another.
+    answer = engine.ask("how many of the 194 children actually died?")["answer"]
+    assert answer and answer.count("90") == 1
