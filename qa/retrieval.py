@@ -87,6 +87,8 @@ class RetrievalConfig:
     ``title_coordination``: a word of the passage's report title or notes counts as contained
     ("the 2009-10 serious case reviews" is what the whole 2009-10 report is about).
     ``equivalents_in_coordination``: a thesaurus equivalent counts as the word ("mothers" for "mums").
+    ``caption_only_weight``: score multiplier for a table row whose own cells have none of the
+    searched terms, so that it matches only through the caption all its table's rows share (1 = off).
     ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
     references and headings/captions are labels, so they rarely answer on their own.
     ``typo_dominance``: a word known only through a rare stem is still corrected when the
@@ -120,6 +122,7 @@ class RetrievalConfig:
     typo_dominance: float = 5.0
     title_coordination: bool = True
     equivalents_in_coordination: bool = True
+    caption_only_weight: float = 0.5
     phrase_boost: float = 4.0
     synonyms: bool = True
     family_weight: float = 0.5
@@ -129,7 +132,7 @@ BASELINE_ABLATION = "plain cosine TF-IDF (all off)"
 
 ABLATIONS: dict[str, dict] = {
     "full": {},
-    "plain cosine TF-IDF (all off)": {"synonyms": False, "phrase_boost": 1.0, "history_weight": 0.0, "bigram_weight": 1.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": (), "context_weight": 0.0},
+    "plain cosine TF-IDF (all off)": {"synonyms": False, "phrase_boost": 1.0, "history_weight": 0.0, "bigram_weight": 1.0, "thesaurus_weight": 0.0, "typo_correction": False, "length_slope": 1.0, "title_weight": 0.0, "number_boost": 1.0, "counted_boost": 1.0, "coordination": 0.0, "kind_weights": (), "context_weight": 0.0, "caption_only_weight": 1.0, "family_weight": 0.0},
     "bigrams at full weight": {"bigram_weight": 1.0},
     "bigrams at half weight": {"bigram_weight": 0.5},
     "no typo correction": {"typo_correction": False},
@@ -143,6 +146,7 @@ ABLATIONS: dict[str, dict] = {
     "no coordination factor": {"coordination": 0.0},
     "coordination without title words": {"title_coordination": False},
     "coordination without thesaurus equivalents": {"equivalents_in_coordination": False},
+    "caption-only table rows not demoted": {"caption_only_weight": 1.0},
     "no neighbour context": {"context_weight": 0.0},
     "no quoted-phrase boost": {"phrase_boost": 1.0},
     "no WordNet synonyms": {"synonyms": False},
@@ -261,6 +265,10 @@ class Retriever:
         self._family_in_index = lru_cache(maxsize=65536)(self._family_in_index)
         # The figures a passage states do not depend on the question: work them out once per passage.
         self._figure_phrases = lru_cache(maxsize=8192)(lambda row: figure_phrases(self.analyzer, index.text(row)))
+        # The term columns of a table row's own cells, without the caption every row repeats.
+        self._cell_columns = lru_cache(maxsize=8192)(
+            lambda row: frozenset(index.term_id(s) for s in self.analyzer.stems(index.text(row).partition(TABLE_ROW_SEPARATOR)[2]))
+        )
         slope = self.config.length_slope
         # Pivoted length normalisation (Singhal et al. 1996): 1.0 gives plain cosine.
         self._denominator = ((1 - slope) * index.mean_norm + slope * index.passage_norm).astype(np.float32)
@@ -546,6 +554,15 @@ class Retriever:
                     found = found | titled[docs]
                 present += idf * found
             scores *= (present / sum(query.own.values())) ** self.config.coordination
+        if self.config.caption_only_weight != 1:
+            # A table row that matches only through its caption is one of many that do: every
+            # row of "Cause of death of the 90 children who died" matches "how many died?", and
+            # ten of them would fill the top five. Its own cells decide whether it answers.
+            is_row = index.passage_kind[rows] == KINDS.index("table_row")
+            searched = query.weights.keys()
+            for i in np.flatnonzero(is_row):
+                if not self._cell_columns(int(rows[i])) & searched:
+                    scores[i] *= self.config.caption_only_weight
         if self.config.title_weight > 0:
             doc_scores = self._title_scores(query)
             if doc_scores is not None:
@@ -730,7 +747,12 @@ def figure_phrases(analyzer: Analyzer, text: str, captions: bool = False) -> lis
     ``captions``, a table row's figures also count what its caption and column headings name
     ("Table 2: Number of judgements for serious case reviews ... Total SCRs — April 08 - March 09
     0 40 74 59 173"); ranking leaves that out, since every row of a table shares its caption."""
-    phrases = [frozenset(analyzer.stems(_counted_part(m.group(1)))) for m in COUNTED_RE.finditer(text) if not _YEAR_FIGURE_RE.fullmatch(m.group(0))]
+    phrases = [
+        frozenset(analyzer.stems(_counted_part(m.group(1))))
+        for m in COUNTED_RE.finditer(text)
+        # "One of their recommendations" picks one out; it does not say how many there were.
+        if not _YEAR_FIGURE_RE.fullmatch(m.group(0)) and not (m.group(0).lower() == "one" and m.group(1).lower().startswith("of "))
+    ]
     row = COUNTED_AFTER_RE.search(text[-80:])
     if row:
         phrases.append(frozenset(analyzer.stems(row.group(1))))

@@ -548,3 +548,18 @@ def test_a_finding_the_report_repeats_is_said_once(engine):
     # answer used to quote all three, one after another.
     answer = engine.ask("how many of the 194 children actually died?")["answer"]
     assert answer and answer.count("90") == 1
+
+
+def test_table_rows_that_match_only_by_their_caption_give_way(engine):
+    # Every row of Annex B repeats "Local Safeguarding Children Board | Serious case review
+    # evaluation"; for "when must an LSCB do an SCR" three of them used to fill the top five,
+    # above the guidance that says when a board "must conduct a serious case review".
+    passages = engine.ask("when MUST an LSCB do an SCR")["passages"][:5]
+    assert not any(p["text"].startswith("Annex B") for p in passages)
+    assert any("must conduct a serious case review" in p["text"] for p in passages[:3])
+
+
+def test_one_of_several_is_not_a_count(engine):
+    # "raised this with central government in one of their recommendations" does not say how
+    # many recommendations anything made.
+    assert engine.ask("how many recommendations did the munro review make in total")["answer"] is None
