@@ -399,8 +399,17 @@ def choose_sentences(
     if policy.join_neighbours:
         chosen = _with_neighbours(chosen, sentences_of, policy.max_chars)
     # Reading order, except that a "how many X" answer leads with the sentence giving a figure
-    # for X; the others follow as context.
-    chosen.sort(key=lambda c: (bool(query.counted) and not states_count(analyzer, query, c[3]), c[1], c[2]))
+    # for X; the others follow as context. A sentence the figure's sentence refers back to ("Nine
+    # of the looked after children died." before "Of these, three committed suicide; ...") leads
+    # with it.
+    counts = {(c[1], c[2]): bool(query.counted) and states_count(analyzer, query, c[3]) for c in chosen}
+    texts = {(c[1], c[2]): c[3] for c in chosen}
+
+    def leads(c: tuple[float, int, int, str]) -> bool:
+        after = (c[1], c[2] + 1)
+        return counts[c[1], c[2]] or (after in counts and counts[after] and bool(_REFERS_BACK_RE.match(texts[after])))
+
+    chosen.sort(key=lambda c: (not leads(c), c[1], c[2]))
     return [{"text": text, "citations": [c[1]]} for c, text in zip(chosen, _without_repeated_captions([c[3] for c in chosen]))]
 
 

@@ -265,16 +265,19 @@ class Retriever:
         self._family_in_index = lru_cache(maxsize=65536)(self._family_in_index)
         # The figures a passage states do not depend on the question: work them out once per passage.
         self._figure_phrases = lru_cache(maxsize=8192)(lambda row: figure_phrases(self.analyzer, index.text(row)))
-        # The term columns of a table row's own cells, without the caption every row repeats.
-        self._cell_columns = lru_cache(maxsize=8192)(
-            lambda row: frozenset(index.term_id(s) for s in self.analyzer.stems(index.text(row).partition(TABLE_ROW_SEPARATOR)[2]))
-        )
+        # The term columns of a table row's own cells that its caption (which every row of the
+        # table repeats) does not already have.
+        self._cell_columns = lru_cache(maxsize=8192)(lambda row: self._own_cell_columns(index.text(row)))
         slope = self.config.length_slope
         # Pivoted length normalisation (Singhal et al. 1996): 1.0 gives plain cosine.
         self._denominator = ((1 - slope) * index.mean_norm + slope * index.passage_norm).astype(np.float32)
         self._denominator[self._denominator == 0] = 1
         for kind, weight in self.config.kind_weights:
             self._denominator[index.passage_kind == KINDS.index(kind)] /= weight
+
+    def _own_cell_columns(self, text: str) -> frozenset[int]:
+        caption, _, cells = text.partition(TABLE_ROW_SEPARATOR)
+        return frozenset(self.index.term_id(s) for s in set(self.analyzer.stems(cells)) - set(self.analyzer.stems(caption)))
 
     # -- question analysis ---------------------------------------------------------------
     def correct(self, word: str) -> str | None:
