@@ -16,11 +16,11 @@ on or read row by row, is the check.
 
 Why 0.95: the targets are 85% of out-of-scope questions refused and 95% of answerable ones
 answered. Fitted on all development sets but one and checked on the one left out, in turn
-(--leave-one-out), 0.93 refused 0.927 of the left-out out-of-scope questions and answered 0.929
-of the answerable ones; 0.94 refused 0.918 and answered 0.940; 0.95 refused 0.890 and answered
-0.950; 0.96 refused 0.854 and answered 0.958 (0.93 and 0.96 measured before "how to" questions
-became a refusal rule, which adds one or two refusals). 0.95 is the first point that meets both
-targets with a margin on refusals; 0.96 leaves none (docs/quality-notes.md, twelfth session).
+(--leave-one-out), 0.94 refused 202 of the 219 left-out out-of-scope questions (0.922) and
+answered 901 of the 960 answerable ones (0.939); 0.95 refused 201 (0.918) and answered 914
+(0.952); 0.96 refused 191 (0.872) and answered 923 (0.961); 0.97 refused 188 (0.858) and answered
+931 (0.970). 0.95 is the knee: one refusal buys 13 answers from 0.94, while 0.96 buys 9 answers
+with 10 false ones (docs/quality-notes.md, twelfth session).
 """
 
 from __future__ import annotations

@@ -78,19 +78,19 @@ class AnswerPolicy:
     """
 
     weights: tuple[tuple[str, float], ...] = (
-        ("bias", -1.518),
-        ("best_score", -0.499),
-        ("coverage", 0.587),
-        ("top_coverage", 1.118),
-        ("missing_specific", 0.212),
-        ("unknown_nouns", -4.987),
-        ("missing_number", -3.469),
-        ("sentence_coverage", -1.012),
-        ("bigram_coverage", -1.520),
-        ("count_coverage", 4.788),
-        ("asks_procedure", -2.127),
+        ("bias", -1.483),
+        ("best_score", -0.515),
+        ("coverage", 0.571),
+        ("top_coverage", 1.115),
+        ("missing_specific", 0.196),
+        ("unknown_nouns", -4.975),
+        ("missing_number", -3.434),
+        ("sentence_coverage", -0.990),
+        ("bigram_coverage", -1.530),
+        ("count_coverage", 4.765),
+        ("asks_procedure", -2.133),
     )
-    min_confidence: float = 0.355
+    min_confidence: float = 0.378
     sentence_weights: tuple[tuple[str, float], ...] = (
         ("weight", -0.243),
         ("weight_share", 0.465),
