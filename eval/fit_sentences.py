@@ -10,7 +10,7 @@ then the weights fitted on all files, to paste into AnswerPolicy.
 
     .venv/bin/python eval/fit_sentences.py eval/questions.jsonl eval/heldout.jsonl eval/heldout2.jsonl \
         eval/heldout3.jsonl eval/heldout4.jsonl eval/heldout5.jsonl eval/heldout6.jsonl eval/heldout7.jsonl \
-        eval/heldout8.jsonl eval/heldout9.jsonl eval/heldout10.jsonl
+        eval/heldout8.jsonl eval/heldout9.jsonl eval/heldout10.jsonl eval/heldout11.jsonl
 
 Fit on the development sets only; a blind held-out set is the check (``qa eval``'s "answer has key").
 """
