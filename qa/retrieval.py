@@ -88,7 +88,8 @@ class RetrievalConfig:
     ("the 2009-10 serious case reviews" is what the whole 2009-10 report is about).
     ``equivalents_in_coordination``: a thesaurus equivalent counts as the word ("mothers" for "mums").
     ``caption_only_weight``: score multiplier for a table row whose own cells have none of the
-    searched terms, so that it matches only through the caption all its table's rows share (1 = off).
+    searched terms that its caption lacks, so that it matches only through the caption all its
+    table's rows share (1 = off).
     ``kind_weights``: score multipliers by passage kind: footnotes are mostly bibliographic
     references and headings/captions are labels, so they rarely answer on their own.
     ``typo_dominance``: a word known only through a rare stem is still corrected when the
@@ -276,6 +277,7 @@ class Retriever:
             self._denominator[index.passage_kind == KINDS.index(kind)] /= weight
 
     def _own_cell_columns(self, text: str) -> frozenset[int]:
+        """Term columns of a table row's cells, less its caption's words (-1 for unknown stems)."""
         caption, _, cells = text.partition(TABLE_ROW_SEPARATOR)
         return frozenset(self.index.term_id(s) for s in set(self.analyzer.stems(cells)) - set(self.analyzer.stems(caption)))
 
