@@ -384,6 +384,7 @@ def choose_sentences(
     # Best first; equal scores in rank then reading order.
     ranked = sorted(candidates.values(), key=lambda c: (-c[0], c[1], c[2]))
     chosen: list[tuple[float, int, int, str]] = []
+    chosen_stems: list[set[str]] = []
     length = 0
     for cand in ranked:
         if len(chosen) >= policy.max_sentences or cand[0] < cutoff:
@@ -392,11 +393,12 @@ def choose_sentences(
         # figures a chosen one already has says nothing new ("Of the 194 children, 90 died."
         # after "Of the 194 children who were the subject of the serious case reviews, 90 died.").
         said = set(analyzer.stems(cand[3]))
-        if any(cand[3] in c[3] or c[3] in cand[3] or said <= set(analyzer.stems(c[3])) for c in chosen):
+        if any(cand[3] in c[3] or c[3] in cand[3] or said <= stems for c, stems in zip(chosen, chosen_stems)):
             continue
         if chosen and length + len(cand[3]) > policy.max_chars:
             continue
         chosen.append(cand)
+        chosen_stems.append(said)
         length += len(cand[3])
     if policy.join_neighbours:
         chosen = _with_neighbours(chosen, sentences_of, policy.max_chars)
@@ -601,8 +603,7 @@ NATIONS = ("england", "wales", "scotland", "northern ireland")
 
 def _nations(analyzer: Analyzer, text: str) -> set[str]:
     """The UK nations ``text`` names."""
-    padded = f" {' '.join(analyzer.words(text))} "
-    return {n for n in NATIONS if f" {n} " in padded}
+    return {n for n in NATIONS if says_phrase(analyzer, text, [tuple(n.split())])}
 
 
 DATE_RE = re.compile(
